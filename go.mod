@@ -1,0 +1,8 @@
+module kurier
+
+go 1.26.8
+
+require (
+	github.com/emersion/go-imap/v2 v2.0.0-beta.8 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)

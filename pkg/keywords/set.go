@@ -1,0 +1,268 @@
+package keywords
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"kurier/pkg/maildir"
+)
+
+// Set replaces the keywords of the messages in changes, which maps a base
+// name to the message's complete new keyword set (nil or empty: none).
+// Keywords match case-insensitively: one already stored keeps its stored
+// spelling, and repeats are dropped. Set returns an error wrapping
+// ErrInvalid, before writing anything, if a name or keyword cannot be
+// stored.
+//
+// A batch smaller than BatchMin, and every batch when NoLock is set, is
+// written as Courier writes it: one update file per message, which the next
+// Load merges. A larger batch is merged straight into :list:
+//
+//  1. :list and the directory are read (from the cache when unchanged);
+//  2. a changed message with a pending plain update file gets a new plain
+//     file holding its new keywords, replacing the pending one;
+//  3. :list is rewritten once with the new keywords; every other message
+//     keeps its entry and its update files, which still take precedence;
+//  4. the .N. files of the changed messages are removed, as they would
+//     override :list.
+//
+// This is safe next to Courier processes because:
+//   - Courier writes plain update files at any time, some without the lock.
+//     Set never removes one. One written after step 1 takes precedence over
+//     :list, so the later write wins; one seen in step 1 is replaced in step
+//     2, as any later writer replaces it.
+//   - .N. files are made only by merges, and Courier merges under the
+//     dot-lock that Set's caller holds, so none appears between steps 1
+//     and 4.
+//   - Only a merge that read :list before step 3 could write the old
+//     keywords back, and merges hold the lock. Without the lock (NoLock)
+//     this guarantee is gone, which is why Set then writes update files.
+//
+// Each message moves from its old to its new keywords in one step; when
+// Set fails, some messages may have moved and others not.
+//
+// Set does not check that the messages exist. A message that is to appear
+// in cur/ (COPY, APPEND) must appear before the dot-lock is released when
+// the batch path is taken: a merge drops :list entries of missing messages,
+// whereas update files survive it for 15 minutes.
+func (s *Store) Set(changes map[string][]string) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.NoLock || len(changes) < s.batchMin() {
+		cs, err := s.prepare(changes)
+		if err != nil {
+			return err
+		}
+		return s.setFiles(cs)
+	}
+	for range maxRestarts {
+		err := s.setBatch(changes)
+		if !errors.Is(err, errRestart) {
+			return err
+		}
+		s.list, s.upd = nil, nil
+	}
+	return fmt.Errorf("keywords: %s: :list keeps changing while read", s.dir)
+}
+
+func (s *Store) batchMin() int {
+	if s.BatchMin > 0 {
+		return s.BatchMin
+	}
+	return DefaultBatchMin
+}
+
+// change is one message's new, normalized keywords.
+type change struct {
+	base string
+	kws  []string
+}
+
+// prepare validates and normalizes changes, in the order Courier gives new
+// messages their UIDs. Keywords take the spelling already stored, if any;
+// identical sets share one slice.
+func (s *Store) prepare(changes map[string][]string) ([]change, error) {
+	bases := slices.SortedFunc(maps.Keys(changes), maildir.CompareNames)
+	var spell map[string]string
+	known := func(f string) (string, bool) {
+		if s.list != nil {
+			if sp, ok := s.list.spell[f]; ok {
+				return sp, true
+			}
+		}
+		if s.eff != nil {
+			if sp, ok := s.eff.spell[f]; ok {
+				return sp, true
+			}
+		}
+		sp, ok := spell[f]
+		return sp, ok
+	}
+	sets := map[string][]string{}
+	var prev []string
+	cs := make([]change, 0, len(bases))
+	for _, b := range bases {
+		if !validBase(b) {
+			return nil, fmt.Errorf("%w: message %q", ErrInvalid, b)
+		}
+		raw := changes[b]
+		kws := make([]string, 0, len(raw))
+		for _, k := range raw {
+			if !validKeyword(k) {
+				return nil, fmt.Errorf("%w: keyword %q", ErrInvalid, k)
+			}
+			f := fold(k)
+			if sp, ok := known(f); ok {
+				k = sp
+			} else {
+				if spell == nil {
+					spell = map[string]string{}
+				}
+				spell[f] = k
+			}
+			kws = append(kws, k)
+		}
+		kws = normalize(kws)
+		switch {
+		case kws == nil:
+		case slices.Equal(kws, prev):
+			kws = prev
+		default:
+			key := strings.Join(kws, "\n")
+			if shared, ok := sets[key]; ok {
+				kws = shared
+			} else {
+				sets[key] = kws
+			}
+			prev = kws
+		}
+		cs = append(cs, change{b, kws})
+	}
+	return cs, nil
+}
+
+// validBase reports whether b can be a message base name in the keyword
+// directory: not empty, not a dot file (those are merged update files), and
+// without '/', ':' or control characters.
+func validBase(b string) bool {
+	if b == "" || b[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == 0x7f || c == '/' || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// validKeyword reports whether k can be stored: not empty, and without
+// spaces or control characters (which no IMAP atom has, and which would
+// break the one-per-line files).
+func validKeyword(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c <= 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// setFiles writes one plain update file per message (Courier's way).
+func (s *Store) setFiles(cs []change) error {
+	if err := s.mkdir(); err != nil {
+		return err
+	}
+	defer func() { s.upd = nil }()
+	for _, c := range cs {
+		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setBatch merges changes into :list (see Set).
+func (s *Store) setBatch(changes map[string][]string) error {
+	if err := s.mkdir(); err != nil {
+		return err
+	}
+	list, err := s.loadList()
+	if err != nil {
+		return err
+	}
+	upd, err := s.loadListing(true)
+	if err != nil {
+		return err
+	}
+	if s.hook != nil {
+		s.hook("listed")
+	}
+	cs, err := s.prepare(changes)
+	if err != nil {
+		return err
+	}
+
+	kw, own := list.kw, false
+	var added []string
+	var pending []change  // step 2
+	var obsolete []string // step 4
+	for _, c := range cs {
+		if m := upd.byBase[c.base]; m != nil {
+			if m.plain {
+				pending = append(pending, c)
+			}
+			for _, f := range m.nums {
+				obsolete = append(obsolete, f.name)
+			}
+		}
+		old, had := list.kw[c.base]
+		if slices.Equal(old, c.kws) {
+			continue
+		}
+		if !own {
+			kw, own = maps.Clone(kw), true
+		}
+		if len(c.kws) == 0 {
+			delete(kw, c.base)
+			continue
+		}
+		kw[c.base] = c.kws
+		if !had {
+			added = append(added, c.base)
+		}
+	}
+	if !own && len(pending) == 0 && len(obsolete) == 0 {
+		return nil
+	}
+	s.upd = nil // the directory changes
+
+	for _, c := range pending {
+		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws)); err != nil {
+			return err
+		}
+	}
+	if own {
+		if _, err := s.writeList(slices.Concat(list.names, added), kw); err != nil {
+			return err
+		}
+	}
+	for _, name := range obsolete {
+		if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("keywords: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,408 @@
+// Package mailbox is the view of one Maildir folder that an IMAP session
+// works on: its messages in UID order with flags, keywords and sizes, kept in
+// step with Courier's metadata files (courierimapuiddb, courierimapkeywords/,
+// maildirsize), and the operations that change it (APPEND, COPY, flag and
+// keyword changes, EXPUNGE).
+//
+// Courier's files are the source of truth (DESIGN §3). Every scan re-reads
+// them, so Kurier and Courier processes — or several Kurier sessions — can
+// work on one folder at once. The invariants, kept across crashes at any
+// instant:
+//
+//   - a message is either invisible (in tmp/) or complete in new/ or cur/;
+//   - a UID is never handed out twice in one UIDVALIDITY: UIDs are assigned
+//     and the database rewritten under the folder's dot-lock (when locks are
+//     on), and the database is fsynced before a UID is reported;
+//   - a message is never duplicated or lost by a scan: new/ → cur/ is one
+//     rename per message, flags change by one rename.
+//
+// A Folder is used by one goroutine at a time.
+package mailbox
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"kurier/pkg/maildir"
+	"kurier/pkg/uiddb"
+)
+
+// TmpMaxAge is how old a file in tmp/ must be before a scan removes it, as in
+// Courier (spec/courier-compat.md §6.4).
+const TmpMaxAge = 36 * time.Hour
+
+// Options configure how a folder is opened. The zero value is a read-write
+// open with keywords and locks off.
+type Options struct {
+	Namer    *maildir.Namer   // unique names for new files; nil makes one
+	ReadOnly bool             // EXAMINE/STATUS: never move new/ to cur/
+	Keywords bool             // IMAP_KEYWORDS non-zero: use courierimapkeywords/
+	UseLocks bool             // IMAP_USELOCKS: Courier's dot-lock around scans
+	Quota    *QuotaConfig     // nil: maildirsize is left alone
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: discard
+}
+
+// Message is one message of a folder.
+type Message struct {
+	UID      uint32
+	Base     string       // file name before ':', the key of every metadata file
+	File     string       // current file name in cur/
+	Flags    maildir.Flag // flags from the file name
+	Keywords []string     // IMAP keywords, spelled as stored
+	Recent   bool         // moved from new/ by this Folder (RFC 3501 \Recent)
+	unknown  string       // info letters Kurier does not interpret
+	size     int64        // bytes on disk, -1 until known
+}
+
+// Size returns the message's size on disk: from ",S=" in its name when
+// present, from stat(2) otherwise.
+func (m *Message) Size(f *Folder) (int64, error) {
+	if m.size >= 0 {
+		return m.size, nil
+	}
+	fi, err := os.Stat(f.Path(m))
+	if err != nil {
+		return 0, fmt.Errorf("mailbox: %w", err)
+	}
+	m.size = fi.Size()
+	return m.size, nil
+}
+
+// Folder is an open folder.
+type Folder struct {
+	Name string // IMAP name (UTF-8)
+	Dir  string
+	root string // the Maildir root, where maildirsize lives
+
+	opts     Options
+	validity uint32
+	nextUID  uint32
+	msgs     []*Message // ascending UID
+	byBase   map[string]*Message
+	pendingN int // files left in new/ by a read-only scan
+	keywords keywordStore
+}
+
+// Open opens the folder name of the Maildir m and scans it. A read-write open
+// moves new mail to cur/ (those messages are \Recent for this Folder),
+// assigns UIDs and writes courierimapuiddb; a read-only open moves nothing.
+func Open(m maildir.Maildir, name string, opts Options) (*Folder, error) {
+	dir, err := m.OpenDir(name)
+	if err != nil {
+		return nil, err
+	}
+	name, _ = maildir.CanonicalName(name)
+	f := &Folder{Name: name, Dir: dir, root: m.Root, opts: opts, byBase: map[string]*Message{}}
+	f.fillDefaults()
+	if err := f.locked(func() error {
+		maildir.CleanTmp(dir, TmpMaxAge, f.opts.Now())
+		_, err := f.scan()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// fillDefaults replaces zero options by their defaults and opens the
+// keyword store.
+func (f *Folder) fillDefaults() {
+	if f.opts.Namer == nil {
+		f.opts.Namer = maildir.NewNamer("")
+	}
+	if f.opts.Now == nil {
+		f.opts.Now = time.Now
+	}
+	if f.opts.Log == nil {
+		f.opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if f.opts.Keywords {
+		f.keywords = newKeywordStore(f.Dir, f.opts.Namer)
+	}
+}
+
+// UIDValidity returns the folder's UIDVALIDITY.
+func (f *Folder) UIDValidity() uint32 { return f.validity }
+
+// UIDNext returns the UID the next message will get: the database's next
+// UID plus the messages still waiting in new/ (a prediction when this Folder
+// is read-only, as in Courier, §6.5).
+func (f *Folder) UIDNext() uint32 { return f.nextUID + uint32(f.pendingN) }
+
+// Messages returns the messages in ascending UID order. The slice is owned
+// by the Folder and valid until the next call that changes it.
+func (f *Folder) Messages() []*Message { return f.msgs }
+
+// ByUID returns the message with the given UID, or nil.
+func (f *Folder) ByUID(uid uint32) *Message {
+	i, ok := slices.BinarySearchFunc(f.msgs, uid, func(m *Message, uid uint32) int { return cmp.Compare(m.UID, uid) })
+	if !ok {
+		return nil
+	}
+	return f.msgs[i]
+}
+
+// Path returns the current path of a message's file.
+func (f *Folder) Path(m *Message) string {
+	return filepath.Join(f.Dir, maildir.Cur, m.File)
+}
+
+// Changes is what a rescan found changed by others since the previous scan.
+type Changes struct {
+	Expunged []uint32   // UIDs whose files are gone, ascending
+	Added    []*Message // new messages, ascending UID
+	Updated  []*Message // messages whose flags or keywords changed
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Expunged) == 0 && len(c.Added) == 0 && len(c.Updated) == 0
+}
+
+// Rescan brings the Folder up to date with the disk (new deliveries, other
+// sessions' flag changes and expunges) and reports what changed. The caller
+// decides when to tell the client (RFC 3501 §7.4.1 limits when EXPUNGE may be
+// sent).
+func (f *Folder) Rescan() (Changes, error) {
+	var ch Changes
+	err := f.locked(func() error {
+		var err error
+		ch, err = f.scan()
+		return err
+	})
+	return ch, err
+}
+
+// locked runs fn under the folder's dot-lock when locks are on. A lock that
+// cannot be made for reasons other than contention (read-only file system,
+// no permission on tmp/) is logged and fn runs without it, as Courier does
+// (§6.9).
+func (f *Folder) locked(fn func() error) error {
+	if !f.opts.UseLocks {
+		return fn()
+	}
+	unlock, err := lockFolder(context.Background(), f.Dir)
+	if err != nil {
+		if errors.Is(err, errLockUnavailable) {
+			f.opts.Log.Warn("lock unavailable, continuing unlocked", "mailbox", f.Name, "err", err)
+			return fn()
+		}
+		return err
+	}
+	defer unlock()
+	return fn()
+}
+
+// readNames lists a directory's file names, skipping dot-files.
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := names[:0]
+	for _, n := range names {
+		if n != "" && n[0] != '.' {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// scan is the Courier update algorithm (spec/courier-compat.md §6.5), run
+// under the lock: read the database, move new/ to cur/, drop entries whose
+// files are gone, give UIDs to unknown files, rewrite the database if
+// anything changed, then read keywords.
+func (f *Folder) scan() (Changes, error) {
+	curDir := filepath.Join(f.Dir, maildir.Cur)
+	newDir := filepath.Join(f.Dir, maildir.New)
+
+	db, err := uiddb.Read(f.Dir)
+	fresh := false
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, uiddb.ErrVersion) {
+			return Changes{}, fmt.Errorf("mailbox: %w", err)
+		}
+		if errors.Is(err, uiddb.ErrVersion) {
+			f.opts.Log.Warn("uid database unusable, rebuilding", "mailbox", f.Name, "file", filepath.Join(f.Dir, uiddb.FileName), "err", err)
+		}
+		db = &uiddb.DB{UIDValidity: uiddb.NewValidity(f.opts.Now()), NextUID: 1}
+		fresh = true
+	}
+	if f.validity != 0 && db.UIDValidity != f.validity {
+		// Someone (a RENAME, a lost database) reset UIDVALIDITY under us:
+		// every UID we know is void.
+		return Changes{}, fmt.Errorf("mailbox: %s: UIDVALIDITY changed from %d to %d", f.Name, f.validity, db.UIDValidity)
+	}
+
+	newNames, err := readNames(newDir)
+	if err != nil {
+		return Changes{}, fmt.Errorf("mailbox: read %s: %w", newDir, err)
+	}
+	var moved []string
+	if !f.opts.ReadOnly {
+		for _, n := range newNames {
+			dst := n
+			if !strings.Contains(n, ":") {
+				dst = n + ":2,"
+			}
+			err := os.Rename(filepath.Join(newDir, n), filepath.Join(curDir, dst))
+			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) { // another session took it
+					f.opts.Log.Error("rename failed", "mailbox", f.Name, "file", filepath.Join(newDir, n), "err", err)
+				}
+				continue
+			}
+			moved = append(moved, dst)
+		}
+		newNames = nil
+	}
+	curNames, err := readNames(curDir)
+	if err != nil {
+		return Changes{}, fmt.Errorf("mailbox: read %s: %w", curDir, err)
+	}
+
+	movedSet := make(map[string]bool, len(moved))
+	for _, n := range moved {
+		movedSet[n] = true
+	}
+	// One map from base name to file serves both directions: database
+	// entries whose file is gone, and files the database does not know.
+	files := make(map[string]string, len(curNames))
+	for _, n := range curNames {
+		base, _, _ := strings.Cut(n, ":")
+		if _, dup := files[base]; !dup { // two files, one base: never two UIDs
+			files[base] = n
+		}
+	}
+	changed := fresh
+	entries := make([]uiddb.Entry, 0, len(files))
+	for _, e := range db.Entries {
+		if _, ok := files[e.Base]; ok {
+			entries = append(entries, e)
+		} else {
+			changed = true
+		}
+	}
+	if len(entries) < len(files) {
+		inDB := make(map[string]bool, len(entries))
+		for _, e := range entries {
+			inDB[e.Base] = true
+		}
+		var unknownOld, unknownMoved []string
+		for base, n := range files {
+			if inDB[base] {
+				continue
+			}
+			if movedSet[n] {
+				unknownMoved = append(unknownMoved, n)
+			} else {
+				unknownOld = append(unknownOld, n)
+			}
+		}
+		slices.SortFunc(unknownOld, maildir.CompareNames)
+		slices.SortFunc(unknownMoved, maildir.CompareNames)
+		for _, n := range append(unknownOld, unknownMoved...) {
+			base, _, _ := strings.Cut(n, ":")
+			entries = append(entries, uiddb.Entry{UID: db.NextUID, Base: base})
+			db.NextUID++
+			changed = true
+		}
+	}
+	db.Entries = entries
+	if changed {
+		if err := uiddb.Write(f.opts.Namer, f.Dir, db); err != nil {
+			if !f.opts.ReadOnly {
+				return Changes{}, fmt.Errorf("mailbox: %w", err)
+			}
+			// A read-only open of a folder we may not write (another
+			// user's shared folder): the UIDs above are provisional, as
+			// in Courier's EXAMINE (§5.4).
+			f.opts.Log.Debug("uid database not written", "mailbox", f.Name, "err", err)
+		}
+	}
+
+	var kw map[string][]string
+	if f.keywords != nil {
+		exists := func(base string) bool { _, ok := files[base]; return ok }
+		if f.opts.ReadOnly {
+			kw, err = f.keywords.LoadReadOnly(exists)
+		} else {
+			kw, err = f.keywords.Load(exists)
+		}
+		if err != nil {
+			return Changes{}, fmt.Errorf("mailbox: %w", err)
+		}
+	}
+
+	return f.apply(db, files, movedSet, newNames, kw), nil
+}
+
+// apply replaces the Folder's view with the scan's result and computes what
+// changed relative to the previous view.
+func (f *Folder) apply(db *uiddb.DB, files map[string]string, moved map[string]bool, pendingNew []string, kw map[string][]string) Changes {
+	var ch Changes
+	first := f.validity == 0
+	msgs := make([]*Message, 0, len(db.Entries))
+	byBase := make(map[string]*Message, len(db.Entries))
+	for _, e := range db.Entries {
+		file := files[e.Base]
+		old := f.byBase[e.Base]
+		if old != nil && old.UID == e.UID {
+			if old.File != file || !slices.Equal(old.Keywords, kw[e.Base]) {
+				old.setFile(file)
+				old.Keywords = kw[e.Base]
+				ch.Updated = append(ch.Updated, old)
+			}
+			msgs = append(msgs, old)
+			byBase[e.Base] = old
+			continue
+		}
+		m := &Message{UID: e.UID, Base: e.Base, Keywords: kw[e.Base], Recent: moved[file], size: maildir.SizeFromBase(e.Base)}
+		m.setFile(file)
+		msgs = append(msgs, m)
+		byBase[e.Base] = m
+		if !first {
+			ch.Added = append(ch.Added, m)
+		}
+	}
+	for _, m := range f.msgs {
+		if n := byBase[m.Base]; n == nil || n.UID != m.UID {
+			ch.Expunged = append(ch.Expunged, m.UID)
+		}
+	}
+	f.validity, f.nextUID = db.UIDValidity, db.NextUID
+	f.msgs, f.byBase = msgs, byBase
+	f.pendingN = len(pendingNew)
+	return ch
+}
+
+// setFile records a message's current file name and the flags it carries.
+func (m *Message) setFile(file string) {
+	n := maildir.ParseName(file)
+	m.File, m.Flags, m.unknown = file, n.Flags, n.Unknown
+}
+
+// InternalDate returns a message's IMAP INTERNALDATE: its file's
+// modification time, where Courier keeps it.
+func (f *Folder) InternalDate(m *Message) (time.Time, error) {
+	fi, err := os.Stat(f.Path(m))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("mailbox: %w", err)
+	}
+	return fi.ModTime(), nil
+}
