@@ -6,7 +6,7 @@ DESTDIR   ?=
 BIN       := bin
 # The binaries built so far; tcpd, imaplogin, imapd and authd join as their
 # issues land.
-TOOLS     := demo-maildir
+TOOLS     := maildirmake demo-maildir
 BENCHTIME ?= 1x
 
 .PHONY: all build test test-deps vet unit fuzz bench run install clean help

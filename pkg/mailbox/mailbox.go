@@ -280,32 +280,45 @@ func (f *Folder) scan() (Changes, error) {
 	for _, n := range moved {
 		movedSet[n] = true
 	}
-	// One map from base name to file serves both directions: database
-	// entries whose file is gone, and files the database does not know.
-	files := make(map[string]string, len(curNames))
-	for _, n := range curNames {
+	// One map from base name to a fresh Message serves both directions:
+	// database entries whose file is gone, and files the database does
+	// not know. On the first scan the Messages come from one allocation;
+	// later scans allocate one by one, so that a message that arrives later
+	// does not keep a whole scan's worth of discarded Messages alive.
+	var slab []Message
+	if f.validity == 0 {
+		slab = make([]Message, len(curNames))
+	}
+	cur := make(map[string]*Message, len(curNames))
+	for i, n := range curNames {
 		base, _, _ := strings.Cut(n, ":")
-		if _, dup := files[base]; !dup { // two files, one base: never two UIDs
-			files[base] = n
+		if _, dup := cur[base]; dup {
+			continue // two files, one base: never two UIDs
 		}
+		m := new(Message)
+		if slab != nil {
+			m = &slab[i]
+		}
+		m.Base, m.size = base, maildir.SizeFromBase(base)
+		m.setFile(n)
+		m.Recent = movedSet[n]
+		cur[base] = m
 	}
 	changed := fresh
-	entries := make([]uiddb.Entry, 0, len(files))
+	entries := make([]uiddb.Entry, 0, len(cur))
 	for _, e := range db.Entries {
-		if _, ok := files[e.Base]; ok {
+		if m := cur[e.Base]; m != nil && m.UID == 0 {
+			m.UID = e.UID
 			entries = append(entries, e)
 		} else {
 			changed = true
 		}
 	}
-	if len(entries) < len(files) {
-		inDB := make(map[string]bool, len(entries))
-		for _, e := range entries {
-			inDB[e.Base] = true
-		}
+	if len(entries) < len(cur) {
 		var unknownOld, unknownMoved []string
-		for base, n := range files {
-			if inDB[base] {
+		for _, n := range curNames {
+			base, _, _ := strings.Cut(n, ":")
+			if m := cur[base]; m.UID != 0 || m.File != n {
 				continue
 			}
 			if movedSet[n] {
@@ -318,6 +331,7 @@ func (f *Folder) scan() (Changes, error) {
 		slices.SortFunc(unknownMoved, maildir.CompareNames)
 		for _, n := range append(unknownOld, unknownMoved...) {
 			base, _, _ := strings.Cut(n, ":")
+			cur[base].UID = db.NextUID
 			entries = append(entries, uiddb.Entry{UID: db.NextUID, Base: base})
 			db.NextUID++
 			changed = true
@@ -338,7 +352,7 @@ func (f *Folder) scan() (Changes, error) {
 
 	var kw map[string][]string
 	if f.keywords != nil {
-		exists := func(base string) bool { _, ok := files[base]; return ok }
+		exists := func(base string) bool { _, ok := cur[base]; return ok }
 		if f.opts.ReadOnly {
 			kw, err = f.keywords.LoadReadOnly(exists)
 		} else {
@@ -349,44 +363,41 @@ func (f *Folder) scan() (Changes, error) {
 		}
 	}
 
-	return f.apply(db, files, movedSet, newNames, kw), nil
+	return f.apply(db, cur, newNames, kw), nil
 }
 
 // apply replaces the Folder's view with the scan's result and computes what
-// changed relative to the previous view.
-func (f *Folder) apply(db *uiddb.DB, files map[string]string, moved map[string]bool, pendingNew []string, kw map[string][]string) Changes {
+// changed relative to the previous view. A message the Folder already had
+// keeps its *Message (sessions hold them); cur is taken over as the new
+// base-name index.
+func (f *Folder) apply(db *uiddb.DB, cur map[string]*Message, pendingNew []string, kw map[string][]string) Changes {
 	var ch Changes
 	first := f.validity == 0
 	msgs := make([]*Message, 0, len(db.Entries))
-	byBase := make(map[string]*Message, len(db.Entries))
 	for _, e := range db.Entries {
-		file := files[e.Base]
-		old := f.byBase[e.Base]
-		if old != nil && old.UID == e.UID {
-			if old.File != file || !slices.Equal(old.Keywords, kw[e.Base]) {
-				old.setFile(file)
-				old.Keywords = kw[e.Base]
+		m := cur[e.Base]
+		m.Keywords = kw[e.Base]
+		if old := f.byBase[e.Base]; old != nil && old.UID == e.UID {
+			if old.File != m.File || !slices.Equal(old.Keywords, m.Keywords) {
+				old.File, old.Flags, old.unknown, old.Keywords = m.File, m.Flags, m.unknown, m.Keywords
 				ch.Updated = append(ch.Updated, old)
 			}
+			cur[e.Base] = old
 			msgs = append(msgs, old)
-			byBase[e.Base] = old
 			continue
 		}
-		m := &Message{UID: e.UID, Base: e.Base, Keywords: kw[e.Base], Recent: moved[file], size: maildir.SizeFromBase(e.Base)}
-		m.setFile(file)
 		msgs = append(msgs, m)
-		byBase[e.Base] = m
 		if !first {
 			ch.Added = append(ch.Added, m)
 		}
 	}
 	for _, m := range f.msgs {
-		if n := byBase[m.Base]; n == nil || n.UID != m.UID {
+		if n := cur[m.Base]; n == nil || n.UID != m.UID {
 			ch.Expunged = append(ch.Expunged, m.UID)
 		}
 	}
 	f.validity, f.nextUID = db.UIDValidity, db.NextUID
-	f.msgs, f.byBase = msgs, byBase
+	f.msgs, f.byBase = msgs, cur
 	f.pendingN = len(pendingNew)
 	return ch
 }

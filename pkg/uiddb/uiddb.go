@@ -19,7 +19,6 @@
 package uiddb
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"kurier/pkg/maildir"
@@ -77,34 +77,38 @@ func NewValidity(now time.Time) uint32 {
 // ascending or not below NextUID are kept but sorted and NextUID raised, so a
 // hand-edited file can never make a UID be reused.
 func Parse(data []byte) (*DB, error) {
-	header, rest, _ := bytes.Cut(data, []byte("\n"))
-	f := bytes.Fields(header)
-	if len(f) != 3 || string(f[0]) != "1" {
+	// One string for the whole file: every base name is a substring of it,
+	// not an allocation of its own (a 100,000-message folder re-opens
+	// without 100,000 small allocations).
+	text := string(data)
+	header, rest, _ := strings.Cut(text, "\n")
+	f := strings.Fields(header)
+	if len(f) != 3 || f[0] != "1" {
 		return nil, ErrVersion
 	}
-	validity, err1 := strconv.ParseUint(string(f[1]), 10, 32)
-	next, err2 := strconv.ParseUint(string(f[2]), 10, 32)
+	validity, err1 := strconv.ParseUint(f[1], 10, 32)
+	next, err2 := strconv.ParseUint(f[2], 10, 32)
 	if err1 != nil || err2 != nil || validity == 0 {
 		return nil, ErrVersion
 	}
 	db := &DB{UIDValidity: uint32(validity), NextUID: uint32(next)}
-	db.Entries = make([]Entry, 0, bytes.Count(rest, []byte("\n"))+1)
+	db.Entries = make([]Entry, 0, strings.Count(rest, "\n")+1)
 	sorted := true
 	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		uidText, base, ok := bytes.Cut(line, []byte(" "))
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		uidText, base, ok := strings.Cut(line, " ")
 		if !ok || len(base) == 0 {
 			continue
 		}
-		uid, err := strconv.ParseUint(string(uidText), 10, 32)
+		uid, err := strconv.ParseUint(uidText, 10, 32)
 		if err != nil || uid == 0 {
 			continue
 		}
 		if n := len(db.Entries); n > 0 && db.Entries[n-1].UID >= uint32(uid) {
 			sorted = false
 		}
-		db.Entries = append(db.Entries, Entry{UID: uint32(uid), Base: string(base)})
+		db.Entries = append(db.Entries, Entry{UID: uint32(uid), Base: base})
 	}
 	if !sorted {
 		db.normalize()
