@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"kurier/pkg/couriermeta"
 	"kurier/pkg/maildir"
 	"kurier/pkg/uiddb"
 )
@@ -13,9 +14,18 @@ import (
 // each moved folder a new UIDVALIDITY, keeping its UIDs and next UID, as
 // Courier does (spec/courier-compat.md §6.5): a client that cached the old
 // name must not trust its cache under the new one. It returns the folders
-// moved; on error, those listed were moved.
+// moved; on error, those listed were moved. Subscriptions of the moved
+// folders follow them.
 func RenameFolder(m maildir.Maildir, oldName, newName string, opts Options) ([]maildir.Renamed, error) {
 	moved, err := m.Rename(oldName, newName)
+	if len(moved) > 0 {
+		// Courier leaves stale names in courierimapsubscribed (§8 row 14);
+		// rewriting them is compatible, as Courier ignores unknown lines.
+		meta := couriermeta.Dir{Root: m.Root, Namer: opts.Namer}
+		if serr := meta.RenameSubscriptions(moved[0].OldName, moved[0].NewName); serr != nil && err == nil {
+			err = fmt.Errorf("mailbox: %w", serr)
+		}
+	}
 	for _, mv := range moved {
 		f := &Folder{Name: mv.NewName, Dir: mv.Dir, root: m.Root, opts: opts}
 		f.fillDefaults()

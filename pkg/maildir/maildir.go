@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -330,4 +331,44 @@ func (m Maildir) List() ([]string, error) {
 func IsFolderDir(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, FolderMarker))
 	return err == nil
+}
+
+// Node is one name of the folder hierarchy as LIST shows it.
+type Node struct {
+	Name        string
+	NoSelect    bool // a hierarchy level with no directory (INBOX.a when only INBOX.a.b exists)
+	HasChildren bool // some folder exists below it
+}
+
+// Hierarchy returns every folder and every intermediate level that has
+// folders below it but no directory of its own, sorted by name, with the
+// attributes LIST reports (\Noselect, \HasChildren / \HasNoChildren,
+// spec/courier-compat.md §5.3).
+func (m Maildir) Hierarchy() ([]Node, error) {
+	names, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	nodes := make(map[string]*Node, len(names))
+	for _, n := range names {
+		nodes[n] = &Node{Name: n}
+	}
+	for _, n := range names {
+		// Every proper prefix at a delimiter is a parent.
+		for i := strings.LastIndexByte(n, Delimiter); i > 0; i = strings.LastIndexByte(n[:i], Delimiter) {
+			parent := n[:i]
+			p := nodes[parent]
+			if p == nil {
+				p = &Node{Name: parent, NoSelect: true}
+				nodes[parent] = p
+			}
+			p.HasChildren = true
+		}
+	}
+	out := make([]Node, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, *n)
+	}
+	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

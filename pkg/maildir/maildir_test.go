@@ -241,3 +241,27 @@ func FuzzParseName(f *testing.F) {
 		}
 	})
 }
+
+func TestHierarchy(t *testing.T) {
+	md := newRoot(t)
+	for _, f := range []string{"INBOX.Sent", "INBOX.a.b.c", "INBOX.a.x"} {
+		if err := md.Create(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes, err := md.Hierarchy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Node{
+		{Name: "INBOX", HasChildren: true},
+		{Name: "INBOX.Sent"},
+		{Name: "INBOX.a", NoSelect: true, HasChildren: true},
+		{Name: "INBOX.a.b", NoSelect: true, HasChildren: true},
+		{Name: "INBOX.a.b.c"},
+		{Name: "INBOX.a.x"},
+	}
+	if !slices.Equal(nodes, want) {
+		t.Errorf("got %+v\nwant %+v", nodes, want)
+	}
+}
