@@ -26,7 +26,9 @@
 # When DEST/courier.env exists (same format version) the script prints it and exits: a
 # fast no-op. `apt-get update` is run only when a download fails, and only as root;
 # without root and without usable package lists the script exits 1 with a message.
-# Concurrent runs (parallel `go test` packages) are serialised with flock(1) on DEST.lock.
+# Concurrent runs (parallel `go test` packages) are serialised with flock(1) on DEST.lock,
+# which is left in place. A DEST that exists without a courier.env is never replaced.
+# Progress goes to standard error; standard output gets only the summary of where things are.
 #
 # Exit status: 0 when DEST holds a working imapd and maildirmake.courier, 1 otherwise.
 set -euo pipefail
@@ -50,6 +52,14 @@ die() {
 	exit 1
 }
 
+case ${1:-} in
+-h | --help)
+	sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+-*) die "unknown option $1 (usage: $0 [DEST])" ;;
+esac
+
 if [ -n "${1:-}" ]; then
 	dest=$1
 elif [ -n "${KURIER_COURIER_DIR:-}" ]; then
@@ -64,6 +74,7 @@ else
 fi
 case $dest in /*) ;; *) dest=$PWD/$dest ;; esac
 dest=${dest%/}
+[ -n "$dest" ] || die "DEST must not be /"
 
 # report prints where things are, from an existing DEST.
 report() {
@@ -91,6 +102,11 @@ if ready; then
 	exit 0
 fi
 
+# Never replace a directory this script did not write (say KURIER_COURIER_DIR=/usr).
+if [ -e "$dest" ] && [ ! -f "$dest/courier.env" ] && [ -n "$(ls -A -- "$dest" 2>/dev/null)" ]; then
+	die "$dest exists but holds no courier.env, so it was not written by this script; refusing to replace it"
+fi
+
 for tool in apt-get dpkg-deb ldd; do
 	command -v "$tool" >/dev/null || die "$tool not found: a Debian (bookworm) host with apt and dpkg is needed"
 done
@@ -106,6 +122,7 @@ if command -v flock >/dev/null; then
 		report
 		exit 0
 	fi
+	rm -rf -- "$dest".tmp.* "$dest".old.* # left by a run that was killed
 fi
 
 work=$(mktemp -d "$dest.tmp.XXXXXX")

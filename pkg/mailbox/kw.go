@@ -12,6 +12,7 @@ type keywordStore interface {
 	Load(exists func(base string) bool) (map[string][]string, error)
 	LoadReadOnly(exists func(base string) bool) (map[string][]string, error)
 	Set(changes map[string][]string) error
+	Keywords() []string
 }
 
 func newKeywordStore(dir string, namer *maildir.Namer) keywordStore {

@@ -143,6 +143,16 @@ func (f *Folder) UIDNext() uint32 { return f.nextUID + uint32(f.pendingN) }
 // by the Folder and valid until the next call that changes it.
 func (f *Folder) Messages() []*Message { return f.msgs }
 
+// Keywords returns the keywords in use in the folder as of the last scan,
+// in the order Courier lists them in FLAGS (spec/courier-compat.md §5.4),
+// or nil when keywords are off. The slice must not be modified.
+func (f *Folder) Keywords() []string {
+	if f.keywords == nil {
+		return nil
+	}
+	return f.keywords.Keywords()
+}
+
 // ByUID returns the message with the given UID, or nil.
 func (f *Folder) ByUID(uid uint32) *Message {
 	i, ok := slices.BinarySearchFunc(f.msgs, uid, func(m *Message, uid uint32) int { return cmp.Compare(m.UID, uid) })

@@ -249,3 +249,29 @@ func TestCorruptDatabaseIsRebuilt(t *testing.T) {
 		t.Errorf("rebuilt: validity %d UIDs %v", f.UIDValidity(), uidsOf(f))
 	}
 }
+
+func TestPurge(t *testing.T) {
+	md := newMaildir(t, "INBOX.Trash")
+	dir, _ := md.Dir("INBOX.Trash")
+	deliver(t, dir, "1.M1P1.h,S=2", "a\n")
+	tg, err := OpenTarget(md, "INBOX.Trash", opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tg.Append([]NewMessage{{Body: strings.NewReader("b\n"), Date: time.Now().Add(-400 * 24 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is older than 7 days by ctime, although the APPENDed one
+	// has an INTERNALDATE a year ago.
+	if n, err := Purge(md, "INBOX.Trash", 7*24*time.Hour, opts()); err != nil || n != 0 {
+		t.Fatalf("purge of fresh messages: %d %v", n, err)
+	}
+	o := opts()
+	o.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+	if n, err := Purge(md, "INBOX.Trash", 7*24*time.Hour, o); err != nil || n != 2 {
+		t.Fatalf("purge a week later: %d %v", n, err)
+	}
+	if n, err := Purge(md, "INBOX.Nope", time.Hour, opts()); err != nil || n != 0 {
+		t.Errorf("purge of a missing folder: %d %v", n, err)
+	}
+}

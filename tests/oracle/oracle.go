@@ -10,9 +10,10 @@
 //
 // Environment:
 //
-//	KURIER_COURIER_DIR      directory holding courier.env, as written by fetch-courier.sh
-//	                        (default: $XDG_CACHE_HOME, else ~/.cache, then kurier/courier);
-//	                        may also name the root of a system where Courier is installed, "/"
+//	KURIER_COURIER_DIR      absolute path of the directory holding courier.env, as written
+//	                        by fetch-courier.sh (default: $XDG_CACHE_HOME, else ~/.cache,
+//	                        then kurier/courier); may also name the root of a system where
+//	                        Courier is installed, such as "/"
 //	CI=true                 fail, not skip, when the oracle is unavailable
 //	KURIER_REQUIRE_ORACLE=1 the same, outside CI
 //
@@ -29,7 +30,10 @@
 //     "* OK [ALERT] Filesystem notification initialization error ..." before its greeting
 //     and logs errors on every SELECT. The environment points GAMIN_DEBUG_SERVER at the
 //     unpacked gam_server, which libgamin starts on first use; it detaches, serves all
-//     sessions of the user and exits by itself about 30 seconds after the last one.
+//     sessions of the user and exits by itself once idle (seen: within two minutes).
+//   - IDLE announces changes at once only with IMAP_ENHANCEDIDLE=1 ("+ entering ENHANCED
+//     idle mode"); Debian's default, 0, polls ("+ entering idle mode", nothing seen
+//     within 30 s of an APPEND by another session).
 //   - It reads no configuration file: the settings Debian keeps in /etc/courier/imapd
 //     reach it only through the environment that Start builds.
 //
@@ -231,6 +235,7 @@ func fetch(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", script, dir)
+	cmd.WaitDelay = 10 * time.Second // apt-get may outlive a killed bash
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("oracle: %s %s: %w\n%s", script, dir, err, tail(string(out), 20))
@@ -307,16 +312,13 @@ func mergeEnv(env, extra []string) []string {
 	return env
 }
 
-// toolDirs are the directories of the tree where Command looks for a program, in order.
-var toolDirs = []string{"usr/bin", "usr/sbin", "usr/lib/courier/courier", "usr/lib/courier", "usr/libexec"}
-
 // Command returns an exec.Cmd running the Courier program name (e.g. "maildirkw",
 // "maildiracl", "deliverquota.courier", "couriertcpd", "imaplogin") with args and
 // Environ(). The caller may set Dir, Stdin and the rest before running it. An unknown
 // name gives a command whose Run fails with an error naming it.
 func (c *Courier) Command(name string, args ...string) *exec.Cmd {
 	path := filepath.Join(c.root, "usr", "bin", name)
-	for _, d := range toolDirs {
+	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib/courier/courier", "usr/lib/courier", "usr/libexec"} {
 		p := filepath.Join(c.root, d, name)
 		if _, err := os.Stat(p); err == nil {
 			path = p
@@ -328,8 +330,9 @@ func (c *Courier) Command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// MaildirMake runs maildirmake.courier with args (spec §7.1: "[options] maildir") in the
-// current directory and returns its combined output. A non-zero exit gives an
+// MaildirMake runs maildirmake.courier with args (spec §7.1: "[options] maildir") and
+// returns its combined output. It runs in the test's working directory, which is the
+// package's source directory: pass absolute paths. A non-zero exit gives an
 // *exec.ExitError, with the output still returned, so tests can compare failures too.
 func (c *Courier) MaildirMake(args ...string) (string, error) {
 	cmd := exec.Command(c.MaildirMakePath, args...)

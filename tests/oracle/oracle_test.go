@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // message builds a test message like make-courier-fixture.py's msg().
@@ -210,5 +212,58 @@ func TestRequired(t *testing.T) {
 		if got := Required(); got != tt.want {
 			t.Errorf("CI=%q %s=%q: Required() = %v, want %v", tt.ci, envRequire, tt.req, got, tt.want)
 		}
+	}
+}
+
+// TestIdle drives IDLE with Send, ReadLine and Wait. With IMAP_ENHANCEDIDLE=1 and the
+// unpacked gam_server, a message that a second session appends is announced at once.
+func TestIdle(t *testing.T) {
+	t.Parallel()
+	c := Imapd(t)
+	home := c.NewHome(t)
+	s := c.Start(t, home, "IMAP_ENHANCEDIDLE=1")
+	if _, tagged, err := s.Cmd("SELECT INBOX"); err != nil || tagged != "a1 OK [READ-WRITE] Ok" {
+		t.Fatalf("SELECT: %q %v", tagged, err)
+	}
+	if err := s.Send("i1 IDLE"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := s.ReadLine(); err != nil || line != "+ entering ENHANCED idle mode" {
+		t.Fatalf("IDLE: %q %v", line, err)
+	}
+	other := c.Start(t, home)
+	if _, tagged, err := other.Append("INBOX", "", "", message(3, "Idle", "new")); err != nil ||
+		!strings.HasSuffix(tagged, " 1] APPEND Ok.") {
+		t.Fatalf("APPEND: %q %v", tagged, err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := s.ReadLine(); err != nil || line != "* 1 EXISTS" {
+		t.Fatalf("during IDLE: %q %v", line, err)
+	}
+	if err := s.Send("DONE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, tagged, err := s.Wait("i1"); err != nil || tagged != "i1 OK IDLE completed" {
+		t.Fatalf("DONE: %q %v", tagged, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTimeout checks that a silent imapd fails the call instead of hanging the test, and
+// that the cleanup ends a session left open.
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	c := Imapd(t)
+	s := c.Start(t, c.NewHome(t))
+	s.Timeout = 200 * time.Millisecond
+	if err := s.Send("i1 IDLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Wait("i1"); !errors.Is(err, errTimeout) {
+		t.Errorf("Wait during IDLE: %v, want a timeout", err)
 	}
 }

@@ -145,7 +145,7 @@ func (s *Session) Append(mailbox, flags, date string, msg []byte) (untagged []st
 		line += " " + flags
 	}
 	if date != "" {
-		line += " " + strconv.Quote(date)
+		line += ` "` + date + `"`
 	}
 	line += " {" + strconv.Itoa(len(msg)) + "}"
 	s.log = append(s.log, fmt.Sprintf("C: %s <literal %d bytes>", line, len(msg)))
