@@ -52,9 +52,9 @@
 // is on, as Courier holds it around its own keyword merges and +FLAGS/-FLAGS
 // updates; with IMAP_USELOCKS off, set [Store.NoLock] so that Set never
 // depends on it. Plain update files may appear at any moment (Courier writes
-// some without the lock) and are never lost: they are renamed, not deleted,
-// unless they belong to a message whose keywords this process is setting at
-// that moment.
+// some without the lock) and are never lost: a merge renames them, never
+// deletes them, and Set only replaces one that it saw, for a message whose
+// keywords it is setting, as any later writer would.
 //
 // Maps and slices returned by a Store are shared and read-only: the Store
 // never changes them after returning them, and callers must not change them

@@ -240,16 +240,17 @@ func updateContent(kws []string) []byte {
 
 // install writes data to a new file in the folder's tmp/ and renames it to
 // dest, so that readers see the old or the new content, never a mix (spec
-// §6.6: "Written in tmp/ then renamed here"). It returns the inode of the
-// installed file. The mode is 0666 less the umask, like Courier's files.
-func (s *Store) install(dest string, data []byte) (ino uint64, err error) {
+// §6.6: "Written in tmp/ then renamed here"). With wantIno it returns the
+// inode of the installed file. The mode is 0666 less the umask, like
+// Courier's files.
+func (s *Store) install(dest string, data []byte, wantIno bool) (ino uint64, err error) {
 	tmp := filepath.Join(s.tmp, s.namer.Next("keywords").Temp())
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return 0, fmt.Errorf("keywords: %w", err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && wantIno {
 		var fi os.FileInfo
 		if fi, err = f.Stat(); err == nil {
 			ino = keyOf(fi).ino

@@ -19,9 +19,12 @@ type listState struct {
 	// hash table).
 	spell map[string]string
 
-	// names lists the messages with keywords in file order; kw holds their
-	// keywords. names and the keys of kw are the same set.
+	// names lists the messages with keywords in file order and sets their
+	// keywords (a copy of kw's values kept in order, so that rewriting the
+	// file needs no lookup per message). names and the keys of kw are the
+	// same set.
 	names []string
+	sets  [][]string
 	kw    map[string][]string
 
 	// dirty is set when the file holds lines Courier would drop on its next
@@ -35,6 +38,7 @@ type listState struct {
 // same message replaces an earlier one, as in Courier.
 func parseList(s string) *listState {
 	l := &listState{exists: true, spell: map[string]string{}}
+	orig := s
 
 	// The keyword table: one keyword per line up to the first empty line.
 	// Table entries that differ only in case name one keyword.
@@ -59,8 +63,9 @@ func parseList(s string) *listState {
 	n := strings.Count(s, "\n") + 1
 	l.kw = make(map[string][]string, n)
 	l.names = make([]string, 0, n)
+	l.sets = make([][]string, 0, n)
 	combos := map[string][]string{}
-	empty := false // some message's line lists no valid index
+	redo := false // a line repeats a message or lists no valid index
 	for len(s) > 0 {
 		line := cutLine(&s)
 		base, idx, ok := strings.Cut(line, ":")
@@ -73,27 +78,42 @@ func parseList(s string) *listState {
 			kws = parseIndexes(idx, table)
 			combos[idx] = kws
 		}
-		if _, seen := l.kw[base]; !seen {
+		if _, seen := l.kw[base]; seen || kws == nil {
+			redo = true
+		} else {
 			l.names = append(l.names, base)
+			l.sets = append(l.sets, kws)
 		}
 		l.kw[base] = kws
-		if kws == nil {
-			empty = true
-		}
 	}
-	if empty {
-		// Drop messages left without keywords, keeping names == keys(kw).
-		names := l.names[:0]
-		for _, b := range l.names {
-			if l.kw[b] == nil {
+	if redo {
+		// Rebuild names and sets from kw in first-seen order, dropping
+		// messages left without keywords.
+		l.names, l.sets = l.names[:0], l.sets[:0]
+		for b, kws := range l.kw {
+			if kws == nil {
 				delete(l.kw, b)
-			} else {
-				names = append(names, b)
 			}
 		}
-		l.names = names
+		first := map[string]bool{}
+		s2 := orig
+		cutTable(&s2)
+		for len(s2) > 0 {
+			base, _, ok := strings.Cut(cutLine(&s2), ":")
+			if kws := l.kw[base]; ok && kws != nil && !first[base] {
+				first[base] = true
+				l.names = append(l.names, base)
+				l.sets = append(l.sets, kws)
+			}
+		}
 	}
 	return l
+}
+
+// cutTable advances *s past the keyword table and its ending empty line.
+func cutTable(s *string) {
+	for len(*s) > 0 && cutLine(s) != "" {
+	}
 }
 
 // cutLine returns the text of *s up to the next newline (or the end) and
@@ -131,81 +151,107 @@ func parseIndexes(idx string, table []string) []string {
 // in which Courier keeps a message's keywords (and so writes and reports
 // them). It returns nil for an empty set.
 func normalize(kws []string) []string {
-	if len(kws) == 0 {
+	switch len(kws) {
+	case 0:
 		return nil
+	case 1:
+		return slices.Clip(kws)
+	case 2:
+		switch {
+		case kws[0] == kws[1]:
+			return kws[:1:1]
+		case kws[0] > kws[1]:
+			kws[0], kws[1] = kws[1], kws[0]
+		}
+		return slices.Clip(kws)
 	}
 	slices.Sort(kws)
 	return slices.Clip(slices.Compact(kws))
 }
 
-// formatList renders a :list file for the messages in names order that have
-// keywords in kw (names not in kw are skipped). It returns nil when no
-// message has keywords, the case in which Courier removes :list, and the
-// names actually written.
-func formatList(names []string, kw map[string][]string) (data []byte, written []string) {
+// formatList renders a :list file for the messages names whose keyword
+// sets (aligned with names) are not empty. It returns nil when no message
+// has keywords, the case in which Courier removes :list. It also returns the
+// messages written, their sets, and the keyword table in file order.
+func formatList(names []string, sets [][]string) (data []byte, written []string, wsets [][]string, table []string) {
 	// Distinct keyword sets, by slice identity: messages share slices.
 	type combo struct {
 		p *string
 		n int
 	}
-	texts := map[combo][]byte{}
-	used := map[string]struct{}{}
-	size := 0
-	written = make([]string, 0, len(kw))
-	for _, b := range names {
-		kws := kw[b]
+	ids := map[combo]int32{}
+	var distinct [][]string
+	setOf := make([]int32, 0, len(names))
+	written = make([]string, 0, len(names))
+	wsets = make([][]string, 0, len(names))
+	last, lastID := combo{}, int32(-1)
+	for i, b := range names {
+		kws := sets[i]
 		if len(kws) == 0 {
 			continue
 		}
-		written = append(written, b)
 		c := combo{unsafe.SliceData(kws), len(kws)}
-		if _, ok := texts[c]; !ok {
-			texts[c] = nil
-			for _, k := range kws {
-				used[k] = struct{}{}
+		if c != last {
+			id, ok := ids[c]
+			if !ok {
+				id = int32(len(distinct))
+				ids[c] = id
+				distinct = append(distinct, kws)
 			}
+			last, lastID = c, id
 		}
-		size += len(b) + 2 + 3*len(kws)
+		written = append(written, b)
+		wsets = append(wsets, kws)
+		setOf = append(setOf, lastID)
 	}
 	if len(written) == 0 {
-		return nil, nil
+		return nil, nil, nil, nil
 	}
 
-	table := make([]string, 0, len(used))
-	for k := range used {
+	index := map[string]int{}
+	for _, kws := range distinct {
+		for _, k := range kws {
+			index[k] = 0
+		}
+	}
+	table = make([]string, 0, len(index))
+	for k := range index {
 		table = append(table, k)
 	}
 	sortTable(table)
-	index := make(map[string]int, len(table))
+	size := 1
 	for i, k := range table {
 		index[k] = i
 		size += len(k) + 1
 	}
-	for c := range texts {
+	texts := make([][]byte, len(distinct))
+	for i, kws := range distinct {
 		var t []byte
-		for i, k := range unsafe.Slice(c.p, c.n) {
-			if i > 0 {
+		for j, k := range kws {
+			if j > 0 {
 				t = append(t, ' ')
 			}
 			t = strconv.AppendInt(t, int64(index[k]), 10)
 		}
-		texts[c] = t
+		texts[i] = t
+	}
+	for i, b := range written {
+		size += len(b) + 2 + len(texts[setOf[i]])
 	}
 
-	data = make([]byte, 0, size+1)
+	data = make([]byte, 0, size)
 	for _, k := range table {
 		data = append(data, k...)
 		data = append(data, '\n')
 	}
 	data = append(data, '\n')
-	for _, b := range written {
-		kws := kw[b]
+	for i, b := range written {
 		data = append(data, b...)
 		data = append(data, ':')
-		data = append(data, texts[combo{unsafe.SliceData(kws), len(kws)}]...)
+		data = append(data, texts[setOf[i]]...)
 		data = append(data, '\n')
 	}
-	return data, written
+	return data, written, wsets, table
 }
 
 // fold returns the case-insensitive identity of a keyword: s with ASCII

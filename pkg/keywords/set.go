@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"kurier/pkg/maildir"
 )
 
 // Set replaces the keywords of the messages in changes, which maps a base
@@ -45,7 +43,9 @@ import (
 //     this guarantee is gone, which is why Set then writes update files.
 //
 // Each message moves from its old to its new keywords in one step; when
-// Set fails, some messages may have moved and others not.
+// Set fails, some messages may have moved and others not. To add or remove
+// keywords (STORE +FLAGS, -FLAGS), compute the new sets from a Load made
+// under the same hold of the dot-lock, as Courier does.
 //
 // Set does not check that the messages exist. A message that is to appear
 // in cur/ (COPY, APPEND) must appear before the dot-lock is released when
@@ -87,67 +87,125 @@ type change struct {
 	kws  []string
 }
 
-// prepare validates and normalizes changes, in the order Courier gives new
-// messages their UIDs. Keywords take the spelling already stored, if any;
-// identical sets share one slice.
+// prepare validates and normalizes changes. A keyword takes the spelling
+// already stored, if any, else the bytewise least of the spellings in the
+// batch; identical sets share one slice. The result is in no set order.
 func (s *Store) prepare(changes map[string][]string) ([]change, error) {
-	bases := slices.SortedFunc(maps.Keys(changes), maildir.CompareNames)
-	var spell map[string]string
-	known := func(f string) (string, bool) {
-		if s.list != nil {
-			if sp, ok := s.list.spell[f]; ok {
-				return sp, true
-			}
-		}
-		if s.eff != nil {
-			if sp, ok := s.eff.spell[f]; ok {
-				return sp, true
-			}
-		}
-		sp, ok := spell[f]
-		return sp, ok
-	}
-	sets := map[string][]string{}
-	var prev []string
-	cs := make([]change, 0, len(bases))
-	for _, b := range bases {
-		if !validBase(b) {
-			return nil, fmt.Errorf("%w: message %q", ErrInvalid, b)
-		}
-		raw := changes[b]
-		kws := make([]string, 0, len(raw))
+	// Distinct spellings first: batches repeat a few keywords many times.
+	canon := map[string]string{}
+	for _, raw := range changes {
 		for _, k := range raw {
-			if !validKeyword(k) {
-				return nil, fmt.Errorf("%w: keyword %q", ErrInvalid, k)
+			if _, ok := canon[k]; !ok {
+				if !validKeyword(k) {
+					return nil, fmt.Errorf("%w: keyword %q", ErrInvalid, k)
+				}
+				canon[k] = ""
 			}
-			f := fold(k)
-			if sp, ok := known(f); ok {
-				k = sp
-			} else {
+		}
+	}
+	var spell map[string]string // new keywords, by folded name
+	for _, k := range slices.Sorted(maps.Keys(canon)) {
+		f := fold(k)
+		sp, ok := "", false
+		if s.list != nil {
+			sp, ok = s.list.spell[f]
+		}
+		if !ok && s.eff != nil {
+			sp, ok = s.eff.spell[f]
+		}
+		if !ok {
+			if sp, ok = spell[f]; !ok {
 				if spell == nil {
 					spell = map[string]string{}
 				}
-				spell[f] = k
+				sp, spell[f] = k, k
 			}
-			kws = append(kws, k)
 		}
-		kws = normalize(kws)
-		switch {
-		case kws == nil:
-		case slices.Equal(kws, prev):
-			kws = prev
-		default:
-			key := strings.Join(kws, "\n")
-			if shared, ok := sets[key]; ok {
-				kws = shared
-			} else {
-				sets[key] = kws
+		canon[k] = sp
+	}
+
+	var recent [][]string // the last distinct sets; most batches have few
+	sets := map[string][]string{}
+	cs := make([]change, 0, len(changes))
+	for b, raw := range changes {
+		if !validBase(b) {
+			return nil, fmt.Errorf("%w: message %q", ErrInvalid, b)
+		}
+		var kws []string
+		if len(raw) > 0 {
+			kws = make([]string, len(raw))
+			for i, k := range raw {
+				kws[i] = canon[k]
 			}
-			prev = kws
 		}
-		cs = append(cs, change{b, kws})
+		cs = append(cs, change{b, share(normalize(kws), &recent, sets)})
 	}
 	return cs, nil
+}
+
+// share returns a slice equal to kws that other messages of the batch use
+// too, so that formatList renders each distinct set once.
+func share(kws []string, recent *[][]string, sets map[string][]string) []string {
+	if kws == nil {
+		return nil
+	}
+	for _, r := range *recent {
+		if slices.Equal(r, kws) {
+			return r
+		}
+	}
+	key := strings.Join(kws, "\n")
+	if r, ok := sets[key]; ok {
+		kws = r
+	} else {
+		sets[key] = kws
+	}
+	if len(*recent) == 8 {
+		*recent = (*recent)[1:]
+	}
+	*recent = append(*recent, kws)
+	return kws
+}
+
+// sortUIDOrder sorts base names the way Courier gives new messages their
+// UIDs (maildir.CompareNames, which it matches for names without ':'), with
+// each name's leading number computed once.
+func sortUIDOrder(names []string) {
+	type key struct {
+		n    uint64
+		name string
+	}
+	ks := make([]key, len(names))
+	for i, b := range names {
+		ks[i] = key{leadingNumber(b), b}
+	}
+	slices.SortFunc(ks, func(x, y key) int {
+		if x.n != y.n {
+			if x.n < y.n {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.name, y.name)
+	})
+	for i, k := range ks {
+		names[i] = k.name
+	}
+}
+
+// leadingNumber returns the value of the decimal digits that start s,
+// saturating on overflow.
+func leadingNumber(s string) uint64 {
+	var n uint64
+	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		d := uint64(s[i] - '0')
+		if n > (^uint64(0)-d)/10 {
+			n = ^uint64(0)
+		} else {
+			n = n*10 + d
+		}
+	}
+	return n
 }
 
 // validBase reports whether b can be a message base name in the keyword
@@ -187,7 +245,7 @@ func (s *Store) setFiles(cs []change) error {
 	}
 	defer func() { s.upd = nil }()
 	for _, c := range cs {
-		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws)); err != nil {
+		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws), false); err != nil {
 			return err
 		}
 	}
@@ -216,6 +274,7 @@ func (s *Store) setBatch(changes map[string][]string) error {
 	}
 
 	kw, own := list.kw, false
+	delta := map[string][]string{}
 	var added []string
 	var pending []change  // step 2
 	var obsolete []string // step 4
@@ -224,6 +283,8 @@ func (s *Store) setBatch(changes map[string][]string) error {
 			if m.plain {
 				pending = append(pending, c)
 			}
+			// Ascending N: while any is left, the largest still decides,
+			// so the message never shows an older set on the way.
 			for _, f := range m.nums {
 				obsolete = append(obsolete, f.name)
 			}
@@ -235,6 +296,7 @@ func (s *Store) setBatch(changes map[string][]string) error {
 		if !own {
 			kw, own = maps.Clone(kw), true
 		}
+		delta[c.base] = c.kws
 		if len(c.kws) == 0 {
 			delete(kw, c.base)
 			continue
@@ -250,12 +312,14 @@ func (s *Store) setBatch(changes map[string][]string) error {
 	s.upd = nil // the directory changes
 
 	for _, c := range pending {
-		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws)); err != nil {
+		if _, err := s.install(filepath.Join(s.dir, c.base), updateContent(c.kws), false); err != nil {
 			return err
 		}
 	}
 	if own {
-		if _, err := s.writeList(slices.Concat(list.names, added), kw); err != nil {
+		sortUIDOrder(added)
+		names, sets := withDelta(list, added, delta)
+		if _, err := s.writeList(names, sets, kw); err != nil {
 			return err
 		}
 	}

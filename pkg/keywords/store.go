@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"kurier/pkg/maildir"
 )
@@ -107,6 +108,7 @@ type effective struct {
 	vanished []string // update-file messages that no longer exist
 
 	m       map[string][]string // effective keywords; shared, read-only
+	delta   map[string][]string // how m differs from list.kw (nil: removed)
 	spell   map[string]string   // spellings first seen in update files
 	dirty   bool                // :list differs from m
 	added   []string            // messages in m but not in list, in UID order
@@ -122,7 +124,7 @@ type effective struct {
 //
 // exists reports whether a message with the given base name is in the
 // folder (in cur/ or new/); nil means every message exists. Load calls it
-// once per message named in :list or in an update file, with the Store's
+// for each message named in :list or in an update file, with the Store's
 // lock held, so it must not call back into the Store.
 //
 // The returned map, and its slices, are shared and must not be modified;
@@ -168,10 +170,11 @@ func (s *Store) load(exists func(string) bool, write bool) (map[string][]string,
 }
 
 // Keywords returns the keywords in use by at least one message as of the
-// last Load, in the order Courier lists its keywords (its hash table order,
-// see tableBucket): the order of the keyword table in :list and of the
-// keywords in the FLAGS and PERMANENTFLAGS responses of SELECT (§5.4).
-// The slice is shared and must not be modified.
+// last Load, in the order in which Courier lists them: the order of its
+// keyword hash table (43 buckets; case-insensitive order within a bucket),
+// which is the order of the keyword table in :list and of the keywords in
+// the FLAGS and PERMANENTFLAGS responses of SELECT (§5.4). The slice is
+// shared and must not be modified.
 func (s *Store) Keywords() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,8 +235,10 @@ func (s *Store) resolve(exists func(string) bool, write bool) (*effective, error
 	}
 	if len(stale) > 0 {
 		mutable()
+		e.delta = make(map[string][]string, len(stale))
 		for _, b := range stale {
 			delete(e.m, b)
+			e.delta[b] = nil
 		}
 	}
 
@@ -264,6 +269,10 @@ func (s *Store) resolve(exists func(string) bool, write bool) (*effective, error
 		}
 		mutable()
 		e.dirty = true
+		if e.delta == nil {
+			e.delta = map[string][]string{}
+		}
+		e.delta[m.base] = kws
 		if len(kws) == 0 {
 			delete(e.m, m.base)
 			continue
@@ -273,7 +282,7 @@ func (s *Store) resolve(exists func(string) bool, write bool) (*effective, error
 			e.added = append(e.added, m.base)
 		}
 	}
-	slices.SortFunc(e.added, maildir.CompareNames)
+	sortUIDOrder(e.added)
 	return e, nil
 }
 
@@ -317,8 +326,8 @@ func (s *Store) merge(e *effective) {
 	}()
 
 	if e.dirty {
-		names := slices.Concat(e.list.names, e.added)
-		if _, err := s.writeList(names, e.m); err != nil {
+		names, sets := withDelta(e.list, e.added, e.delta)
+		if _, err := s.writeList(names, sets, e.m); err != nil {
 			s.warn("keywords list rewrite", s.listPath, err)
 			return // Courier, too, merges no update file then
 		}
@@ -436,7 +445,9 @@ func (s *Store) loadList() (*listState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keywords: %w", err)
 	}
-	l := parseList(string(b))
+	// The buffer is never written again: the parsed state's strings can
+	// share it instead of a copy (a :list of 100,000 messages is ~10 MB).
+	l := parseList(unsafe.String(unsafe.SliceData(b), len(b)))
 	l.key, l.trusted = key, key.settled(start, s.window)
 	s.list = l
 	return l, nil
@@ -488,12 +499,13 @@ func (s *Store) mkdir() error {
 	return nil
 }
 
-// writeList replaces :list with the given keywords (removing it when no
-// message has any, as Courier does) and makes the result the cached state.
-// names gives the line order; names without keywords are skipped.
-func (s *Store) writeList(names []string, kw map[string][]string) (*listState, error) {
+// writeList replaces :list with the keywords of names (sets is aligned with
+// names; messages without keywords are left out), removing the file when no
+// message has any, as Courier does. kw must map exactly the messages with
+// keywords to their sets. The result becomes the cached state.
+func (s *Store) writeList(names []string, sets [][]string, kw map[string][]string) (*listState, error) {
 	s.list = nil // unknown until the write is done
-	data, written := formatList(names, kw)
+	data, written, wsets, table := formatList(names, sets)
 	if data == nil {
 		if err := os.Remove(s.listPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("keywords: %w", err)
@@ -501,12 +513,12 @@ func (s *Store) writeList(names []string, kw map[string][]string) (*listState, e
 		s.list = &listState{spell: map[string]string{}, kw: kw}
 		return s.list, nil
 	}
-	ino, err := s.install(s.listPath, data)
+	ino, err := s.install(s.listPath, data, true)
 	if err != nil {
 		return nil, err
 	}
-	l := &listState{exists: true, names: written, kw: kw, spell: map[string]string{}}
-	for k := range usedKeywords(kw) {
+	l := &listState{exists: true, names: written, sets: wsets, kw: kw, spell: make(map[string]string, len(table))}
+	for _, k := range table {
 		if f := fold(k); l.spell[f] == "" {
 			l.spell[f] = k
 		}
@@ -518,6 +530,29 @@ func (s *Store) writeList(names []string, kw map[string][]string) (*listState, e
 	}
 	s.list = l
 	return l, nil
+}
+
+// withDelta returns the messages of l followed by added, and their keyword
+// sets with delta applied (a nil set in delta removes the message's
+// keywords). Messages not in delta cost no lookup in l.kw.
+func withDelta(l *listState, added []string, delta map[string][]string) ([]string, [][]string) {
+	names := slices.Concat(l.names, added)
+	sets := make([][]string, len(names))
+	if len(delta) == 0 {
+		copy(sets, l.sets)
+	} else {
+		for i, b := range l.names {
+			if v, ok := delta[b]; ok {
+				sets[i] = v
+			} else {
+				sets[i] = l.sets[i]
+			}
+		}
+	}
+	for j, b := range added {
+		sets[len(l.names)+j] = delta[b]
+	}
+	return names, sets
 }
 
 // usedKeywords returns the set of keywords in kw.

@@ -2,7 +2,6 @@ package mailbox
 
 import (
 	"kurier/pkg/keywords"
-	"kurier/pkg/maildir"
 )
 
 // keywordStore is what a Folder needs of courierimapkeywords/: the effective
@@ -15,6 +14,13 @@ type keywordStore interface {
 	Keywords() []string
 }
 
-func newKeywordStore(dir string, namer *maildir.Namer) keywordStore {
-	return keywords.Open(dir, namer)
+// newKeywordStore opens a folder's keyword store. Without the dot-lock the
+// store writes one update file per message, as Courier does, since its
+// batched :list rewrite relies on merges being serialised by the lock.
+func newKeywordStore(dir string, opts Options) keywordStore {
+	s := keywords.Open(dir, opts.Namer)
+	s.NoLock = !opts.UseLocks
+	s.Now = opts.Now
+	s.Log = opts.Log
+	return s
 }

@@ -127,7 +127,7 @@ func (f *Folder) fillDefaults() {
 		f.opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if f.opts.Keywords {
-		f.keywords = newKeywordStore(f.Dir, f.opts.Namer)
+		f.keywords = newKeywordStore(f.Dir, f.opts)
 	}
 }
 
