@@ -349,6 +349,91 @@ func (e *Encoder) literal(r io.Reader, size int64, binary bool) *Encoder {
 	return e
 }
 
+// Raw writes preformatted protocol data as one token (an ENVELOPE or
+// BODYSTRUCTURE built by pkg/message, which may hold literals). The caller
+// vouches for its syntax; nothing is checked.
+func (e *Encoder) Raw(b []byte) *Encoder {
+	e.token()
+	for len(b) > 0 && e.err == nil {
+		if !e.room(1) {
+			break
+		}
+		n := copy(e.buf[len(e.buf):cap(e.buf)], b)
+		e.buf = e.buf[:len(e.buf)+n]
+		b = b[n:]
+	}
+	return e
+}
+
+// LiteralFrom writes a literal of size bytes that src writes, for content
+// that knows how to write itself (a message section converted to CRLF on
+// the fly) rather than be read: small ones go through the buffer, larger
+// ones straight to the writer after a flush. If src writes more or fewer
+// than size bytes, or fails, the sticky error is set as for Literal.
+func (e *Encoder) LiteralFrom(src io.WriterTo, size int64, binary bool) *Encoder {
+	e.literalPrefix(size, binary)
+	if e.err != nil {
+		return e
+	}
+	flushes := e.flushes
+	var n int64
+	var err error
+	if size <= int64(cap(e.buf)) {
+		if e.room(int(size)) {
+			start := len(e.buf)
+			n, err = src.WriteTo(&bufAppender{e: e, limit: start + int(size)})
+			if err != nil || n != size {
+				e.buf = e.buf[:start]
+			}
+		}
+	} else if e.Flush() == nil {
+		n, err = src.WriteTo(&limitWriter{w: e.w, left: size})
+	}
+	if err == nil && n != size {
+		err = ErrShortLiteral
+	}
+	if err != nil {
+		e.fail(err)
+		if e.flushes != flushes {
+			e.broken = true // the client saw the prefix and waits for the bytes
+		}
+	}
+	return e
+}
+
+// errLiteralOverrun is returned to a WriterTo that writes past the size it
+// announced.
+var errLiteralOverrun = errors.New("imapwire: literal source wrote more than its size")
+
+// bufAppender appends to the encoder's buffer, up to limit.
+type bufAppender struct {
+	e     *Encoder
+	limit int
+}
+
+func (a *bufAppender) Write(p []byte) (int, error) {
+	if len(a.e.buf)+len(p) > a.limit {
+		return 0, errLiteralOverrun
+	}
+	a.e.buf = append(a.e.buf, p...)
+	return len(p), nil
+}
+
+// limitWriter passes at most left bytes on to w.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, errLiteralOverrun
+	}
+	n, err := l.w.Write(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 func (e *Encoder) literalPrefix(size int64, binary bool) {
 	if size < 0 {
 		e.fail(fmt.Errorf("imapwire: negative literal size %d", size))

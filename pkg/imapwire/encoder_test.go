@@ -3,6 +3,7 @@ package imapwire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -351,5 +352,48 @@ func TestEncoderDiscard(t *testing.T) {
 	e.Atom("x").Flush()
 	if e.Discard() {
 		t.Error("Discard recovered from a write error")
+	}
+}
+
+type writerToString string
+
+func (s writerToString) WriteTo(w io.Writer) (int64, error) {
+	n, err := io.WriteString(w, string(s))
+	return int64(n), err
+}
+
+func TestLiteralFrom(t *testing.T) {
+	big := strings.Repeat("x", 100<<10)
+	for _, tc := range []struct {
+		name    string
+		content string
+		size    int64
+		wantErr bool
+	}{
+		{"small", "hello", 5, false},
+		{"large", big, int64(len(big)), false},
+		{"short", "hell", 5, true},
+		{"long", "hello!", 5, true},
+		{"large long", big + "!", int64(len(big)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			e := NewEncoder(&out)
+			e.Untagged().Atom("X").LiteralFrom(writerToString(tc.content), tc.size, false).CRLF()
+			err := e.Flush()
+			if tc.wantErr {
+				if err == nil && e.Err() == nil {
+					t.Fatalf("no error; wrote %q", out.String()[:min(40, out.Len())])
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("* X {%d}\r\n%s\r\n", tc.size, tc.content)
+			if out.String() != want {
+				t.Errorf("got %d bytes, want %d", out.Len(), len(want))
+			}
+		})
 	}
 }

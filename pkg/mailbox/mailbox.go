@@ -139,6 +139,10 @@ func (f *Folder) UIDValidity() uint32 { return f.validity }
 // is read-only, as in Courier, §6.5).
 func (f *Folder) UIDNext() uint32 { return f.nextUID + uint32(f.pendingN) }
 
+// Pending returns how many messages wait in new/ of a read-only Folder
+// (a read-write scan moves them to cur/).
+func (f *Folder) Pending() int { return f.pendingN }
+
 // Messages returns the messages in ascending UID order. The slice is owned
 // by the Folder and valid until the next call that changes it.
 func (f *Folder) Messages() []*Message { return f.msgs }

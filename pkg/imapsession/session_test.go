@@ -1,0 +1,431 @@
+package imapsession
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"kurier/pkg/fixture"
+	"kurier/pkg/maildir"
+)
+
+// testConfig is Debian's /etc/courier/imapd as far as imapd reads it.
+func testConfig(t *testing.T) *Config {
+	t.Helper()
+	env := map[string]string{
+		"IMAP_CAPABILITY":      "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE",
+		"IMAP_KEYWORDS":        "1",
+		"IMAP_USELOCKS":        "1",
+		"IMAP_TRASHFOLDERNAME": "Trash",
+		"IMAP_IDLE_TIMEOUT":    "60",
+	}
+	cfg, _ := ConfigFromEnv(func(k string) string { return env[k] })
+	return cfg
+}
+
+// courierHome unpacks the Maildir Courier wrote and returns it.
+func courierHome(t *testing.T) maildir.Maildir {
+	t.Helper()
+	return maildir.Maildir{Root: filepath.Join(fixture.Courier(t), "Maildir")}
+}
+
+// serve starts a session on md and returns the client's end.
+func serve(t *testing.T, md maildir.Maildir) net.Conn {
+	t.Helper()
+	srv, cli := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Serve(srv, srv, Options{Config: testConfig(t), Maildir: md, User: "test"})
+		srv.Close()
+	}()
+	t.Cleanup(func() {
+		cli.Close()
+		<-done
+	})
+	return cli
+}
+
+// client is an imapclient on a new session, with unilateral updates
+// collected.
+type client struct {
+	*imapclient.Client
+	mu       sync.Mutex
+	expunged []uint32
+	exists   []uint32
+	fetched  []*imapclient.FetchMessageBuffer
+}
+
+func newClient(t *testing.T, md maildir.Maildir) *client {
+	t.Helper()
+	c := &client{}
+	c.Client = imapclient.New(serve(t, md), &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Expunge: func(seq uint32) { c.mu.Lock(); c.expunged = append(c.expunged, seq); c.mu.Unlock() },
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				c.mu.Lock()
+				c.exists = append(c.exists, *d.NumMessages)
+				c.mu.Unlock()
+			}
+		},
+		Fetch: func(msg *imapclient.FetchMessageData) {
+			b, _ := msg.Collect()
+			c.mu.Lock()
+			c.fetched = append(c.fetched, b)
+			c.mu.Unlock()
+		},
+	}})
+	if err := c.WaitGreeting(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *client) takeUpdates() (expunged, exists []uint32, fetched []*imapclient.FetchMessageBuffer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	expunged, exists, fetched = c.expunged, c.exists, c.fetched
+	c.expunged, c.exists, c.fetched = nil, nil, nil
+	return
+}
+
+// must unwraps a (value, error) pair: must(call())(t).
+func must[T any](v T, err error) func(*testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func flagStrings(fs []imap.Flag) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, string(f))
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+func TestSelectAndFetchCourierMaildir(t *testing.T) {
+	c := newClient(t, courierHome(t))
+	sel := must(c.Select("INBOX", nil).Wait())(t)
+	if sel.NumMessages != 12 || sel.UIDValidity != 795311984 || sel.UIDNext != 14 {
+		t.Fatalf("SELECT: %+v", sel)
+	}
+	if !slices.Contains(sel.PermanentFlags, imap.FlagWildcard) || !slices.Contains(sel.Flags, "$Label1") {
+		t.Errorf("FLAGS %v PERMANENTFLAGS %v", sel.Flags, sel.PermanentFlags)
+	}
+	msgs := must(c.Fetch(imap.UIDSetNum(1, 2, 13), &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true, Envelope: true}).Collect())(t)
+	want := []struct {
+		uid   imap.UID
+		flags string
+		size  int64
+		date  string
+	}{
+		{1, `\Seen`, 259, "2026-11-02T09:00:00Z"},
+		{2, `$Label2 NonJunk \Answered \Seen`, 262, "2026-11-03T09:00:00Z"},
+		{13, `\Seen`, 472, "2026-11-10T11:00:00Z"},
+	}
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	for i, w := range want {
+		m := msgs[i]
+		if m.UID != w.uid || flagStrings(m.Flags) != w.flags || m.RFC822Size != w.size || m.InternalDate.UTC().Format(time.RFC3339) != w.date {
+			t.Errorf("UID %d: got UID %d flags %q size %d date %v", w.uid, m.UID, flagStrings(m.Flags), m.RFC822Size, m.InternalDate)
+		}
+	}
+	if msgs[0].Envelope == nil || msgs[0].Envelope.Subject != "Test message 1" {
+		t.Errorf("envelope %+v", msgs[0].Envelope)
+	}
+	// BODY[] of the multipart message is the stored file in CRLF form.
+	body := must(c.Fetch(imap.SeqSetNum(12), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect())(t)
+	raw := body[0].FindBodySection(&imap.FetchItemBodySection{})
+	if len(raw) != 472 || !strings.Contains(string(raw), "Hello part one\r\n") {
+		t.Errorf("BODY[] is %d bytes: %q", len(raw), raw[:min(len(raw), 80)])
+	}
+}
+
+func TestAppendCopyMoveStoreExpunge(t *testing.T) {
+	md := courierHome(t)
+	c := newClient(t, md)
+	msg := "From: a@example.org\r\nSubject: appended\r\n\r\nhello\r\n"
+	date := time.Date(2026, 11, 12, 8, 0, 0, 0, time.UTC)
+	app := c.Append("INBOX.Sent", int64(len(msg)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen, "Work"}, Time: date})
+	io.WriteString(app, msg)
+	app.Close()
+	ad := must(app.Wait())(t)
+	if ad.UID != 2 || ad.UIDValidity != 795311984 {
+		t.Fatalf("APPENDUID %+v", ad)
+	}
+	nope := c.Append("INBOX.Nope", 1, nil)
+	io.WriteString(nope, "x")
+	nope.Close()
+	if _, err := nope.Wait(); err == nil || !strings.Contains(err.Error(), "TRYCREATE") {
+		t.Errorf("APPEND to a missing folder: %v", err)
+	}
+
+	must(c.Select("INBOX.Sent", nil).Wait())(t)
+	got := must(c.Fetch(imap.UIDSetNum(2), &imap.FetchOptions{Flags: true, RFC822Size: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect())(t)
+	if len(got) != 1 || flagStrings(got[0].Flags) != `Work \Seen` || got[0].RFC822Size != int64(len(msg)) || !got[0].InternalDate.Equal(date) {
+		t.Fatalf("appended message: %+v", got)
+	}
+	if b := got[0].FindBodySection(&imap.FetchItemBodySection{}); string(b) != msg {
+		t.Errorf("round trip of the body: %q", b)
+	}
+
+	cd := must(c.Copy(imap.UIDSetNum(1, 2), "INBOX.Trash").Wait())(t)
+	if cd.UIDValidity != 795311984 || cd.DestUIDs.String() != "1:2" || cd.SourceUIDs.String() != "1:2" {
+		t.Errorf("COPYUID %+v", cd)
+	}
+	md2 := must(c.Move(imap.SeqSetNum(1), "INBOX.Drafts").Wait())(t)
+	if md2.DestUIDs.String() != "1" {
+		t.Errorf("MOVE COPYUID %+v", md2)
+	}
+	if ex, _, _ := c.takeUpdates(); !slices.Equal(ex, []uint32{1}) {
+		t.Errorf("MOVE expunges %v", ex)
+	}
+
+	must(c.Select("INBOX", nil).Wait())(t)
+	st := must(c.Store(imap.SeqSetNum(1, 2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted, "NewKeyword"}}, nil).Collect())(t)
+	if len(st) != 2 || !slices.Contains(st[0].Flags, "NewKeyword") || !slices.Contains(st[1].Flags, imap.FlagDeleted) {
+		t.Fatalf("STORE %+v", st)
+	}
+	exp := must(c.Expunge().Collect())(t)
+	if !slices.Equal(exp, []uint32{2, 1}) {
+		t.Errorf("EXPUNGE reported %v, want 2 1", exp)
+	}
+	status := must(c.Status("INBOX", &imap.StatusOptions{NumMessages: true, UIDNext: true, NumUnseen: true}).Wait())(t)
+	if *status.NumMessages != 10 || status.UIDNext != 14 || *status.NumUnseen != 5 {
+		t.Errorf("STATUS messages %d unseen %d UIDNEXT %d", *status.NumMessages, *status.NumUnseen, status.UIDNext)
+	}
+	// UIDs are never reused after an expunge.
+	app = c.Append("INBOX", int64(len(msg)), nil)
+	io.WriteString(app, msg)
+	app.Close()
+	if ad := must(app.Wait())(t); ad.UID != 14 {
+		t.Errorf("APPEND after EXPUNGE got UID %d", ad.UID)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	c := newClient(t, courierHome(t))
+	must(c.Select("INBOX", nil).Wait())(t)
+	tests := []struct {
+		name string
+		crit imap.SearchCriteria
+		want []imap.UID
+	}{
+		{"keyword", imap.SearchCriteria{Flag: []imap.Flag{"$label1"}}, []imap.UID{5}},
+		{"unseen", imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, []imap.UID{4, 6, 8, 11, 12}},
+		{"subject", imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "message 1"}}}, []imap.UID{1, 10, 11, 12}},
+		{"body", imap.SearchCriteria{Body: []string{"part one"}}, []imap.UID{13}},
+		{"or", imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{{Flag: []imap.Flag{imap.FlagDraft}}, {Flag: []imap.Flag{imap.FlagFlagged}}}}}, []imap.UID{4, 11, 12}},
+		{"not uid", imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(1, 2, 4)}, Not: []imap.SearchCriteria{{Flag: []imap.Flag{imap.FlagSeen}}}}, []imap.UID{4}},
+		{"since", imap.SearchCriteria{Since: time.Date(2026, 11, 8, 0, 0, 0, 0, time.UTC)}, []imap.UID{7, 8, 13}},
+		{"larger", imap.SearchCriteria{Larger: 400}, []imap.UID{13}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := must(c.UIDSearch(&tt.crit, nil).Wait())(t).AllUIDs()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFolders(t *testing.T) {
+	md := courierHome(t)
+	c := newClient(t, md)
+	if err := c.Create("INBOX.New.Deep", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create("INBOX.Sent", nil).Wait(); err == nil {
+		t.Error("CREATE of an existing folder succeeded")
+	}
+	if err := c.Create("INBOX.a/../../etc", nil).Wait(); err == nil {
+		t.Error("CREATE of a name with / succeeded")
+	}
+	if err := c.Rename("INBOX.Projects", "INBOX.Work", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete("INBOX.Trash").Wait(); err == nil {
+		t.Error("DELETE of Trash succeeded")
+	}
+	if err := c.Delete("INBOX.Drafts").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	list := must(c.List("", "*", nil).Collect())(t)
+	var got []string
+	for _, l := range list {
+		var attrs []string
+		for _, a := range l.Attrs {
+			attrs = append(attrs, string(a))
+		}
+		got = append(got, l.Mailbox+" "+strings.Join(attrs, ","))
+	}
+	want := []string{
+		`INBOX \HasChildren`, `INBOX.Grüße \HasNoChildren`, `INBOX.New \Noselect,\HasChildren`,
+		`INBOX.New.Deep \HasNoChildren`, `INBOX.Sent \HasNoChildren,\Sent`, `INBOX.Trash \HasNoChildren,\Trash`,
+		`INBOX.Work \HasChildren`, `INBOX.Work.Kurier \HasNoChildren`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("LIST:\n%q\nwant\n%q", got, want)
+	}
+	lsub := must(c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect())(t)
+	var subs []string
+	for _, l := range lsub {
+		if slices.Contains(l.Attrs, imap.MailboxAttrSubscribed) {
+			subs = append(subs, l.Mailbox)
+		}
+	}
+	if !slices.Equal(subs, []string{"INBOX.Sent", "INBOX.Work.Kurier"}) {
+		t.Errorf("subscriptions after RENAME: %q", subs)
+	}
+	st := must(c.Status("INBOX.Work.Kurier", &imap.StatusOptions{UIDValidity: true, NumMessages: true}).Wait())(t)
+	if st.UIDValidity == 795311984 || *st.NumMessages != 3 {
+		t.Errorf("renamed folder: %+v (UIDVALIDITY must change)", st)
+	}
+}
+
+// TestTwoSessions: changes made by one session reach the other on its
+// next command and during IDLE; expunges wait for a command that allows
+// them.
+func TestTwoSessions(t *testing.T) {
+	md := courierHome(t)
+	a := newClient(t, md)
+	b := newClient(t, md)
+	must(a.Select("INBOX", nil).Wait())(t)
+	must(b.Select("INBOX", nil).Wait())(t)
+
+	must(b.Store(imap.SeqSetNum(3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Collect())(t)
+	must(b.Expunge().Collect())(t)
+	// A FETCH must not report the expunge; NOOP must.
+	must(a.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Flags: true}).Collect())(t)
+	if ex, _, _ := a.takeUpdates(); len(ex) != 0 {
+		t.Errorf("EXPUNGE sent during FETCH: %v", ex)
+	}
+	if err := a.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if ex, _, _ := a.takeUpdates(); !slices.Equal(ex, []uint32{3}) {
+		t.Errorf("NOOP reported expunges %v, want [3]", ex)
+	}
+
+	// IDLE: a delivery by another process is reported while idling.
+	idle, err := a.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := filepath.Join(md.Root, "tmp", "1795400000.M1P1.test,S=20")
+	if err := os.WriteFile(deliver, []byte("Subject: new\n\nnew\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(deliver, filepath.Join(md.Root, "new", filepath.Base(deliver))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ex, _ := a.peek(); len(ex) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no EXISTS during IDLE after a delivery")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_, exists, _ := a.takeUpdates()
+	if !slices.Equal(exists, []uint32{12}) {
+		t.Errorf("EXISTS during IDLE: %v", exists)
+	}
+	// \Recent went to the session that saw the delivery first.
+	if err := b.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	st := must(b.Fetch(imap.SeqSetNum(12), &imap.FetchOptions{Flags: true}).Collect())(t)
+	if len(st) != 1 || slices.Contains(st[0].Flags, "\\Recent") {
+		t.Errorf("second session also got \\Recent: %+v", st)
+	}
+}
+
+func (c *client) peek() (expunged, exists []uint32, fetched []*imapclient.FetchMessageBuffer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.expunged, c.exists, c.fetched
+}
+
+// transcript runs raw command lines against a new session and returns the
+// lines it answered, for wire-level cases a client library would never
+// send.
+func transcript(t *testing.T, md maildir.Maildir, input string) []string {
+	t.Helper()
+	conn := serve(t, md)
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	go func() {
+		io.WriteString(conn, input)
+	}()
+	var lines []string
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasPrefix(sc.Text(), "* BYE") || strings.HasPrefix(sc.Text(), "z OK") {
+			break
+		}
+	}
+	return lines
+}
+
+func TestWireErrors(t *testing.T) {
+	md := courierHome(t)
+	tests := []struct {
+		name  string
+		input string
+		want  []string // lines that must appear, in order
+	}{
+		{"unknown command", "a FOO\r\nz LOGOUT\r\n", []string{"a BAD Unknown command: FOO"}},
+		{"empty line", "\r\nz LOGOUT\r\n", []string{"* BAD"}},
+		{"bad syntax", "a SELECT (\r\nz LOGOUT\r\n", []string{"a BAD"}},
+		{"wrong state", "a FETCH 1 FLAGS\r\nz LOGOUT\r\n", []string{"a BAD FETCH is not valid in the authenticated state."}},
+		{"bad sequence", "s SELECT INBOX\r\na FETCH 99 FLAGS\r\nz LOGOUT\r\n", []string{"a BAD Invalid message sequence number."}},
+		{"literal too big", "a APPEND INBOX {99999999999}\r\nz LOGOUT\r\n", []string{"a NO [TOOBIG]"}},
+		{"non-sync literal too big", "a APPEND INBOX {99999999999+}\r\nz LOGOUT\r\n", []string{"* BYE [ALERT]"}},
+		{"too many errors", strings.Repeat("a FOO\r\n", 10), []string{"* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS"}},
+		{"escape", "a SELECT \"INBOX/../../x\"\r\nz LOGOUT\r\n", []string{"a NO Mailbox does not exist"}},
+		{"login after preauth", "a LOGIN x y\r\nz LOGOUT\r\n", []string{"a BAD Already authenticated."}},
+		{"namespace", "a NAMESPACE\r\nz LOGOUT\r\n", []string{`* NAMESPACE (("INBOX." ".")) NIL NIL`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := transcript(t, md, tt.input)
+			i := 0
+			for _, l := range lines {
+				if i < len(tt.want) && strings.HasPrefix(l, tt.want[i]) {
+					i++
+				}
+			}
+			if i < len(tt.want) {
+				t.Errorf("missing %q in:\n%s", tt.want[i], strings.Join(lines, "\n"))
+			}
+		})
+	}
+}
