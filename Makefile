@@ -4,8 +4,9 @@ GO        ?= go
 PREFIX    ?= /usr
 DESTDIR   ?=
 BIN       := bin
-# The binaries built so far; tcpd, imaplogin, imapd and authd join as their
-# issues land.
+# The binaries built so far; tcpd, imaplogin and authd join as their issues
+# land.
+PROGS     := imapd
 TOOLS     := maildirmake demo-maildir
 BENCHTIME ?= 1x
 
@@ -18,12 +19,12 @@ help:
 	@echo "make test       install test dependencies, vet, run every test (what CI runs)"
 	@echo "make bench      Go benchmarks of the store (see README)"
 	@echo "make fuzz       run each fuzzer for FUZZTIME (default 30s)"
-	@echo "make run        make a demo Maildir with Kurier's tools and show it"
+	@echo "make run        make a demo Maildir and talk IMAP to it on this terminal (PREAUTH)"
 	@echo "make install    install binaries under DESTDIR/PREFIX"
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(addprefix ./tools/,$(TOOLS))
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(PROGS)) $(addprefix ./tools/,$(TOOLS))
 
 # test-deps fetches what the tests need and a fresh Debian machine lacks:
 # Debian's own Courier binaries, the oracle of the differential tests.
@@ -56,7 +57,7 @@ run: build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(addprefix $(BIN)/,$(PROGS) $(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(BIN)
