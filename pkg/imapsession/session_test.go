@@ -429,3 +429,41 @@ func TestWireErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInactivityTimeout(t *testing.T) {
+	srv, cli := net.Pipe()
+	defer cli.Close()
+	go Serve(srv, srv, Options{Config: testConfig(t), Maildir: courierHome(t), InactivityTimeout: 50 * time.Millisecond})
+	cli.SetDeadline(time.Now().Add(10 * time.Second))
+	sc := bufio.NewScanner(cli)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) != 2 || lines[1] != "* BYE Disconnected for inactivity." {
+		t.Errorf("got %q", lines)
+	}
+}
+
+func TestUTF8Accept(t *testing.T) {
+	md := courierHome(t)
+	lines := transcript(t, md, "a LIST \"\" \"INBOX.Gr*\"\r\nb ENABLE UTF8=ACCEPT\r\nc LIST \"\" \"INBOX.Gr*\"\r\nd CREATE \"INBOX.Ümläut\"\r\nz LOGOUT\r\n")
+	want := []string{
+		`* LIST (\HasNoChildren) "." "INBOX.Gr&APwA3w-e"`,
+		`* ENABLED UTF8=ACCEPT`,
+		`* LIST (\HasNoChildren) "." "INBOX.Grüße"`,
+		`d OK "INBOX.Ümläut" created.`,
+	}
+	i := 0
+	for _, l := range lines {
+		if i < len(want) && l == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("missing %q in:\n%s", want[i], strings.Join(lines, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(md.Root, ".Ümläut", "cur")); err != nil {
+		t.Errorf("UTF-8 folder not created on disk: %v", err)
+	}
+}
