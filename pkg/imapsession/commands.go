@@ -186,17 +186,21 @@ func (s *session) enable(cmd *imapwire.Command) error {
 		// RFC 6855 §3: UTF8=ACCEPT must be enabled before SELECT.
 		return bad("ENABLE is only valid in the authenticated state.")
 	}
+	// Check every argument before enabling anything: a refused ENABLE
+	// must change nothing.
 	var enabled []string
 	for i := range cmd.Args {
 		a, isAtom := cmd.Args[i].Atom()
 		if !isAtom {
 			return bad("ENABLE takes capability names.")
 		}
-		if strings.EqualFold(a, "UTF8=ACCEPT") {
-			s.utf8 = true
-			s.enc.SetUTF8(true)
+		if strings.EqualFold(a, "UTF8=ACCEPT") && len(enabled) == 0 {
 			enabled = append(enabled, "UTF8=ACCEPT")
 		}
+	}
+	if len(enabled) > 0 {
+		s.utf8 = true
+		s.enc.SetUTF8(true)
 	}
 	s.enc.Untagged().Atom("ENABLED")
 	for _, e := range enabled {

@@ -27,10 +27,15 @@ func (s *session) fetch(cmd *imapwire.Command) error {
 	if err != nil {
 		return err
 	}
+	var seen map[int]bool
 	if req.setSeen && !s.sel.readOnly {
-		if err := s.markSeen(seqs, req); err != nil {
+		if seen, err = s.markSeen(seqs); err != nil {
 			return err
 		}
+	}
+	askedFlags := false
+	for _, it := range req.items {
+		askedFlags = askedFlags || it.kind == fFlags
 	}
 	missing := false
 	var scratch []byte
@@ -49,6 +54,14 @@ func (s *session) fetch(cmd *imapwire.Command) error {
 		if err != nil {
 			return err
 		}
+		if seen[seq] && !askedFlags {
+			// The \Seen this FETCH set, in a response of its own, as
+			// Courier sends it (RFC 3501 §6.4.5 asks for the change to be
+			// reported).
+			s.enc.Untagged().Number(uint32(seq)).Atom("FETCH").BeginList().Atom("FLAGS")
+			s.writeMessageFlags(m)
+			s.enc.EndList().CRLF()
+		}
 	}
 	if missing {
 		return noCode("EXPUNGEISSUED", "Some of the requested messages no longer exist.")
@@ -57,29 +70,24 @@ func (s *session) fetch(cmd *imapwire.Command) error {
 }
 
 // markSeen sets \Seen on the messages a non-PEEK item reads, before their
-// data is sent, and makes sure FLAGS is in the response so the client
-// learns of the change (RFC 3501 §6.4.5).
-func (s *session) markSeen(seqs []int, req *fetchRequest) error {
+// data is sent, and returns the sequence numbers it changed.
+func (s *session) markSeen(seqs []int) (map[int]bool, error) {
 	var changes []mailbox.FlagChange
+	changed := map[int]bool{}
 	for _, seq := range seqs {
 		m := s.sel.message(seq)
 		if !s.sel.gone[m.UID] && m.Flags&maildir.FlagSeen == 0 {
 			changes = append(changes, mailbox.FlagChange{Msg: m, Flags: m.Flags | maildir.FlagSeen})
+			changed[seq] = true
 		}
 	}
 	if len(changes) == 0 {
-		return nil
+		return nil, nil
 	}
 	if _, err := s.sel.f.Store(changes); err != nil {
-		return err
+		return nil, err
 	}
-	for _, it := range req.items {
-		if it.kind == fFlags {
-			return nil
-		}
-	}
-	req.items = append(req.items, fetchItem{name: "FLAGS", kind: fFlags})
-	return nil
+	return changed, nil
 }
 
 // fetchOne writes one FETCH response. scratch is reused for ENVELOPE and

@@ -99,7 +99,7 @@ func (req *fetchRequest) add(t *imapwire.Token) error {
 			if err != nil {
 				return bad("Invalid FETCH item: " + err.Error())
 			}
-			req.items = append(req.items, fetchItem{name: imapwire.FormatBodySection(responseSection(bs)), kind: fSection, body: bs})
+			req.items = append(req.items, fetchItem{name: sectionName(bs), kind: fSection, body: bs})
 			req.content = true
 			req.setSeen = req.setSeen || !bs.Peek
 		case name == "BINARY" || name == "BINARY.PEEK":
@@ -168,4 +168,24 @@ func responseSection(bs *imap.FetchItemBodySection) *imap.FetchItemBodySection {
 	r := *bs
 	r.Peek = false
 	return &r
+}
+
+// sectionName is the response name of a BODY section. Header field names
+// are quoted, as Courier writes them ("BODY[HEADER.FIELDS ("From")]");
+// clients match the name either way, but some compare it as sent.
+func sectionName(bs *imap.FetchItemBodySection) string {
+	name := imapwire.FormatBodySection(responseSection(bs))
+	fields := bs.HeaderFields
+	if len(fields) == 0 {
+		fields = bs.HeaderFieldsNot
+	}
+	open, close := strings.Index(name, " ("), strings.LastIndex(name, ")]")
+	if len(fields) == 0 || open < 0 || close < open {
+		return name
+	}
+	quoted := make([]string, len(fields))
+	for i, f := range fields {
+		quoted[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(f) + `"`
+	}
+	return name[:open+2] + strings.Join(quoted, " ") + name[close:]
 }

@@ -161,9 +161,11 @@ func (s *session) list(cmd *imapwire.Command) error {
 				if !seen[cur] && match(cur) {
 					seen[cur] = true
 					n, exists := byName[cur]
-					e := listEntry{name: cur, attrs: s.nodeAttrs(n, exists)}
-					if !subs[cur] || (req.lsub && !exists) {
-						e.attrs = addAttr(e.attrs, `\Noselect`)
+					e := listEntry{name: cur, attrs: s.nodeAttrs(n, exists, req.lsub)}
+					if !subs[cur] && !slices.Contains(e.attrs, `\Noselect`) {
+						// An unsubscribed ancestor: \Noselect first, in
+						// Courier's order.
+						e.attrs = append([]string{`\Noselect`}, e.attrs...)
 					}
 					if !req.lsub {
 						if subs[cur] {
@@ -187,7 +189,7 @@ func (s *session) list(cmd *imapwire.Command) error {
 			if !match(n.Name) {
 				continue
 			}
-			e := listEntry{name: n.Name, attrs: s.nodeAttrs(n, true)}
+			e := listEntry{name: n.Name, attrs: s.nodeAttrs(n, true, false)}
 			if req.retSubs && subs[n.Name] {
 				e.attrs = addAttr(e.attrs, `\Subscribed`)
 			}
@@ -217,10 +219,14 @@ func (s *session) list(cmd *imapwire.Command) error {
 }
 
 // nodeAttrs returns the attributes of a hierarchy node.
-func (s *session) nodeAttrs(n maildir.Node, exists bool) []string {
+// LSUB carries no \Marked, as in Courier.
+func (s *session) nodeAttrs(n maildir.Node, exists, lsub bool) []string {
 	var attrs []string
 	if exists && n.NoSelect {
 		attrs = append(attrs, `\Noselect`)
+	}
+	if n.Name == maildir.Inbox && exists && !lsub && s.inboxMarked() {
+		attrs = append(attrs, `\Marked`)
 	}
 	if n.HasChildren {
 		attrs = append(attrs, `\HasChildren`)
@@ -230,27 +236,46 @@ func (s *session) nodeAttrs(n maildir.Node, exists bool) []string {
 	if su := s.specialUse(n.Name); su != "" && exists && !n.NoSelect {
 		attrs = append(attrs, su)
 	}
-	if n.Name == maildir.Inbox && exists && hasNewMail(s.opts.Maildir.Root) {
-		attrs = append([]string{`\Marked`}, attrs...)
-	}
 	return attrs
 }
 
-// hasNewMail reports whether a folder has messages in new/: Courier marks
-// INBOX \Marked then (spec §5.3). Reading new/ costs one small readdir.
-func hasNewMail(dir string) bool {
-	d, err := os.Open(filepath.Join(dir, maildir.New))
+// inboxMarked reports whether INBOX has unseen mail: a message in new/, or
+// one in cur/ without the S flag. Courier marks INBOX \Marked then (spec
+// §5.3). The selected INBOX answers from memory; otherwise new/ is read,
+// then cur/'s names (no stat).
+func (s *session) inboxMarked() bool {
+	if s.sel != nil && s.sel.name == maildir.Inbox {
+		for _, m := range s.sel.f.Messages() {
+			if m.Flags&maildir.FlagSeen == 0 {
+				return true
+			}
+		}
+		return s.sel.f.Pending() > 0 || anyName(filepath.Join(s.opts.Maildir.Root, maildir.New), func(string) bool { return true })
+	}
+	root := s.opts.Maildir.Root
+	return anyName(filepath.Join(root, maildir.New), func(string) bool { return true }) ||
+		anyName(filepath.Join(root, maildir.Cur), func(n string) bool { return maildir.ParseName(n).Flags&maildir.FlagSeen == 0 })
+}
+
+// anyName reports whether a directory has a file (not a dot-file) whose
+// name satisfies ok, reading the directory in batches.
+func anyName(dir string, ok func(string) bool) bool {
+	d, err := os.Open(dir)
 	if err != nil {
 		return false
 	}
 	defer d.Close()
-	names, _ := d.Readdirnames(8)
-	for _, n := range names {
-		if !strings.HasPrefix(n, ".") {
-			return true
+	for {
+		names, err := d.Readdirnames(1024)
+		for _, n := range names {
+			if !strings.HasPrefix(n, ".") && ok(n) {
+				return true
+			}
+		}
+		if err != nil || len(names) == 0 {
+			return false
 		}
 	}
-	return false
 }
 
 func addAttr(attrs []string, a string) []string {

@@ -77,8 +77,10 @@ func watchDirs(dir string) []string {
 
 // writeFlags sends FLAGS and PERMANENTFLAGS: keywords in use first, as
 // Courier lists them (spec §5.4).
-func (s *session) writeFlags(readOnly bool) {
-	kws := s.sel.f.Keywords()
+func (s *session) writeFlags(readOnly bool) { s.writeFlagsList(s.sel.f.Keywords(), readOnly) }
+
+// writeFlagsList sends FLAGS and PERMANENTFLAGS with the given keywords.
+func (s *session) writeFlagsList(kws []string, readOnly bool) {
 	s.enc.Untagged().Atom("FLAGS").BeginList()
 	for _, k := range kws {
 		s.enc.Atom(k)
@@ -152,6 +154,22 @@ func (s *session) writeUpdates(ups []update) {
 	}
 }
 
+// writeFlagsIfGrown sends FLAGS and PERMANENTFLAGS before responses that
+// use keywords the client has not been told about.
+func (s *session) writeFlagsIfGrown() {
+	if kws := s.sel.keywordsGrown(); kws != nil {
+		s.writeFlagsList(kws, s.sel.readOnly)
+	}
+}
+
+// writeFlagsIfChanged sends FLAGS and PERMANENTFLAGS when the selected
+// folder's keyword list changed.
+func (s *session) writeFlagsIfChanged() {
+	if s.sel.keywordsChanged() {
+		s.writeFlags(s.sel.readOnly)
+	}
+}
+
 // writeMessageFlags writes a message's flags list: system flags in
 // Courier's order, \Recent, then keywords.
 func (s *session) writeMessageFlags(m *mailbox.Message) {
@@ -177,15 +195,17 @@ func (s *session) create(cmd *imapwire.Command) error {
 	if err := wantArgs(cmd, 1, 2); err != nil {
 		return err
 	}
-	name, err := s.mailboxArg(&cmd.Args[0])
-	if err != nil {
-		return no(textCannotCreate)
-	}
 	// A trailing delimiter asks for a hierarchy level only (RFC 3501
 	// §6.3.3); Maildir++ has no directories for levels, so there is
 	// nothing to create.
-	if raw, _ := cmd.Args[0].Mailbox(s.utf8); strings.HasSuffix(raw, ".") {
-		return ok(`"` + raw + `" created.`)
+	if raw, err := cmd.Args[0].Mailbox(s.utf8); err == nil && strings.HasSuffix(raw, ".") {
+		if _, err := maildir.CanonicalName(strings.TrimSuffix(raw, ".")); err == nil {
+			return ok(`"` + s.wireName(raw) + `" created.`)
+		}
+	}
+	name, err := s.mailboxArg(&cmd.Args[0])
+	if err != nil {
+		return no(textCannotCreate)
 	}
 	if err := s.opts.Maildir.Create(name); err != nil {
 		if errors.Is(err, maildir.ErrExists) || errors.Is(err, maildir.ErrBadName) {
@@ -321,6 +341,15 @@ func (s *session) specialUse(name string) string {
 
 // matchName is LIST's pattern match (RFC 3501 §6.3.8: '*' matches
 // anything, '%' anything but the delimiter).
+// A reference or pattern starting with INBOX in any case means INBOX
+// (RFC 3501 §5.1: INBOX is case-insensitive).
 func matchName(name, ref, pattern string) bool {
-	return imapserver.MatchList(name, '.', ref, pattern)
+	return imapserver.MatchList(name, '.', canonInbox(ref), canonInbox(pattern))
+}
+
+func canonInbox(s string) string {
+	if len(s) >= 5 && strings.EqualFold(s[:5], maildir.Inbox) && (len(s) == 5 || s[5] == '.') {
+		return maildir.Inbox + s[5:]
+	}
+	return s
 }

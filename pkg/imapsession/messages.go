@@ -31,6 +31,12 @@ func (s *session) resolve(t *imapwire.Token, uid bool) ([]int, error) {
 	var seqs []int
 	switch set := set.(type) {
 	case imap.SeqSet:
+		// Numbers past the end are skipped with an untagged NO, as
+		// Courier does, rather than failing the command: a client with a
+		// stale view still gets the messages that exist, and is not
+		// pushed towards the protocol-error limit. "*" in an empty
+		// mailbox matches nothing.
+		invalid := 0
 		for _, r := range set {
 			lo, hi := int(r.Start), int(r.Stop)
 			if lo == 0 {
@@ -42,12 +48,18 @@ func (s *session) resolve(t *imapwire.Token, uid bool) ([]int, error) {
 			if lo > hi {
 				lo, hi = hi, lo
 			}
-			if lo < 1 || hi > n {
-				return nil, bad("Invalid message sequence number.")
+			if hi > n {
+				if invalid == 0 {
+					invalid = hi
+				}
+				hi = n
 			}
-			for i := lo; i <= hi; i++ {
+			for i := max(lo, 1); i <= hi; i++ {
 				seqs = append(seqs, i)
 			}
+		}
+		if invalid > 0 && n > 0 || invalid > 0 && !seqSetHasStar(set) {
+			s.enc.Untagged().Atom("NO").Text("Invalid message sequence number: " + itoa(invalid)).CRLF()
 		}
 	case imap.UIDSet:
 		if n == 0 {
@@ -75,6 +87,16 @@ func (s *session) resolve(t *imapwire.Token, uid bool) ([]int, error) {
 	}
 	slices.Sort(seqs)
 	return slices.Compact(seqs), nil
+}
+
+// seqSetHasStar reports whether a set uses "*" (go-imap stores it as 0).
+func seqSetHasStar(set imap.SeqSet) bool {
+	for _, r := range set {
+		if r.Start == 0 || r.Stop == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // storeRequest is STORE's second and third arguments.
@@ -112,7 +134,9 @@ func (s *session) parseStore(args []imapwire.Token) (*storeRequest, error) {
 			return nil, bad("Invalid flag.")
 		}
 		if strings.EqualFold(string(f), `\Recent`) {
-			continue // not settable (RFC 3501 §2.3.2)
+			// Only the server sets \Recent (RFC 3501 §2.3.2); Courier
+			// refuses the command.
+			return nil, bad("The \\Recent flag cannot be set.")
 		}
 		if fl, ok := maildir.ParseIMAPFlag(string(f)); ok {
 			req.flags |= fl
@@ -183,17 +207,22 @@ func (s *session) store(cmd *imapwire.Command) error {
 	if _, err := s.sel.f.Store(changes); err != nil {
 		return err
 	}
+	// A new keyword is announced in FLAGS before the FETCH responses that
+	// use it, a vanished one after them (Courier's order).
+	s.writeFlagsIfGrown()
+	defer s.writeFlagsIfChanged()
 	if !req.silent {
 		for _, seq := range seqs {
 			m := s.sel.message(seq)
 			if s.sel.gone[m.UID] {
 				continue
 			}
-			s.enc.Untagged().Number(uint32(seq)).Atom("FETCH").BeginList().Atom("FLAGS")
-			s.writeMessageFlags(m)
+			s.enc.Untagged().Number(uint32(seq)).Atom("FETCH").BeginList()
 			if isUID(cmd) {
 				s.enc.Atom("UID").Number(m.UID)
 			}
+			s.enc.Atom("FLAGS")
+			s.writeMessageFlags(m)
 			s.enc.EndList().CRLF()
 		}
 	}
@@ -281,8 +310,10 @@ func (s *session) expungeNow(msgs []*mailbox.Message) error {
 	for i := len(gone) - 1; i >= 0; i-- {
 		s.sel.gone[gone[i]] = true
 	}
-	// Report them (and any expunged elsewhere) now, highest first.
+	// Report them (and any expunged elsewhere) now, then a shorter FLAGS
+	// if keywords went with them.
 	s.writeUpdates(s.sel.flush(true))
+	s.writeFlagsIfChanged()
 	for _, m := range msgs {
 		if s.cfg.LogDeletions {
 			s.log.Info("expunged", "mailbox", s.sel.name, "uid", m.UID, "file", m.File)
@@ -367,6 +398,9 @@ func (s *session) appendCmd(cmd *imapwire.Command) error {
 				f, ok := args[0].List[i].Flag()
 				if !ok {
 					return bad("Invalid flag.")
+				}
+				if strings.EqualFold(string(f), `\Recent`) {
+					return bad("The \\Recent flag cannot be set.")
 				}
 				if fl, ok := maildir.ParseIMAPFlag(string(f)); ok {
 					nm.Flags |= fl

@@ -3,6 +3,7 @@ package imapsession
 import (
 	"slices"
 
+	"kurier/pkg/keywords"
 	"kurier/pkg/mailbox"
 	"kurier/pkg/watch"
 )
@@ -117,19 +118,23 @@ func (s *selected) flush(allowExpunge bool) []update {
 			gone = append(gone, uid)
 		}
 		slices.Sort(gone)
-		// Report from the highest down, so that each sequence number
-		// is still valid when the client reads it.
-		for i := len(gone) - 1; i >= 0; i-- {
-			seq := s.seqOf(gone[i])
+		// In ascending order, each number as it is after the previous
+		// expunges (Courier's order; both are valid), then the new
+		// count, as Courier sends it.
+		for _, uid := range gone {
+			seq := s.seqOf(uid)
 			if seq == 0 {
 				continue
 			}
 			out = append(out, update{kind: updExpunge, seq: seq})
 			s.uids = slices.Delete(s.uids, seq-1, seq)
-			delete(s.known, gone[i])
-			delete(s.dirty, gone[i])
+			delete(s.known, uid)
+			delete(s.dirty, uid)
 		}
 		clear(s.gone)
+		if len(out) > 0 {
+			out = append(out, update{kind: updExists, n: len(s.uids)}, update{kind: updRecent, n: s.recent()})
+		}
 	}
 	// Messages in the Folder beyond what the client knows are new.
 	var added int
@@ -145,6 +150,9 @@ func (s *selected) flush(allowExpunge bool) []update {
 		}
 	}
 	if added > 0 {
+		if n := len(out); n >= 2 && out[n-1].kind == updRecent {
+			out = out[:n-2] // one EXISTS/RECENT pair says it all
+		}
 		out = append(out, update{kind: updExists, n: len(s.uids)}, update{kind: updRecent, n: s.recent()})
 	}
 	if len(s.dirty) > 0 {
@@ -163,19 +171,40 @@ func (s *selected) flush(allowExpunge bool) []update {
 		}
 		clear(s.dirty)
 	}
-	if kw := s.f.Keywords(); !subset(kw, s.keywords) {
-		s.keywords = slices.Clone(kw)
+	if s.keywordsChanged() {
 		out = append(out, update{kind: updFlags})
 	}
 	return out
 }
 
-// subset reports whether every element of a is in b.
-func subset(a, b []string) bool {
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
+// keywordsGrown returns, when the folder gained keywords the client has
+// not been told about, the list to announce before the responses that use
+// them: the old list and the new keywords together, as Courier announces
+// it. It records the list as sent.
+func (s *selected) keywordsGrown() []string {
+	kw := s.f.Keywords()
+	var added []string
+	for _, k := range kw {
+		if !slices.Contains(s.keywords, k) {
+			added = append(added, k)
 		}
 	}
+	if len(added) == 0 {
+		return nil
+	}
+	union := append(slices.Clone(s.keywords), added...)
+	keywords.SortCourier(union)
+	s.keywords = union
+	return union
+}
+
+// keywordsChanged reports whether the folder's keyword list differs from
+// the one last sent in FLAGS, and records the new one.
+func (s *selected) keywordsChanged() bool {
+	kw := s.f.Keywords()
+	if slices.Equal(kw, s.keywords) {
+		return false
+	}
+	s.keywords = slices.Clone(kw)
 	return true
 }

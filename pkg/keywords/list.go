@@ -336,3 +336,9 @@ func sortTable(kws []string) {
 		kws[i] = e.k
 	}
 }
+
+// SortCourier puts a list of keywords in the order Courier lists them in
+// FLAGS and PERMANENTFLAGS (its keyword hash table's order), for a list
+// that is not the store's own, such as the union of old and new keywords
+// that Courier announces before a STORE's FETCH responses.
+func SortCourier(kws []string) { sortTable(kws) }

@@ -313,12 +313,26 @@ func (f *Folder) Store(changes []FlagChange) (done []*Message, err error) {
 		}
 	}
 	if len(kw) > 0 && f.keywords != nil {
-		if err := f.locked(func() error { return f.keywords.Set(kw) }); err != nil {
+		// Reading the store back right after the change gives each
+		// keyword its stored spelling (IMAP keywords are
+		// case-insensitive; the first spelling wins), Courier's order
+		// within a message, and an up-to-date list for FLAGS. The
+		// read is cheap: the store caches what it just wrote.
+		var loaded map[string][]string
+		err := f.locked(func() error {
+			if err := f.keywords.Set(kw); err != nil {
+				return err
+			}
+			var err error
+			loaded, err = f.keywords.Load(func(base string) bool { _, ok := f.byBase[base]; return ok })
+			return err
+		})
+		if err != nil {
 			return done, fmt.Errorf("mailbox: %w", err)
 		}
 		for _, m := range done {
-			if k, ok := kw[m.Base]; ok {
-				m.Keywords = k
+			if _, ok := kw[m.Base]; ok {
+				m.Keywords = loaded[m.Base]
 			}
 		}
 	}
@@ -369,6 +383,14 @@ func (f *Folder) Expunge(msgs []*Message) ([]uint32, error) {
 	}
 	f.dropExpunged(gone)
 	f.quota().add(-freed, -freedN)
+	if f.keywords != nil && freedN+len(gone) > 0 {
+		// Keep the folder's keyword list current: keywords only the
+		// expunged messages had are gone from FLAGS (as in Courier).
+		_ = f.locked(func() error {
+			_, err := f.keywords.Load(func(base string) bool { _, ok := f.byBase[base]; return ok })
+			return err
+		})
+	}
 	return sortedUIDs(gone), nil
 }
 

@@ -48,7 +48,8 @@ func (f Flag) String() string {
 }
 
 // IMAPNames returns the IMAP spellings of the flags (\Draft, \Flagged, …) in
-// the order Courier reports them: \Draft \Answered \Flagged \Deleted \Seen.
+// the order Courier's FETCH reports them: \Draft \Answered \Flagged \Seen
+// \Deleted.
 func (f Flag) IMAPNames() []string {
 	var names []string
 	for _, p := range imapOrder {
@@ -66,8 +67,8 @@ var imapOrder = [...]struct {
 	{FlagDraft, `\Draft`},
 	{FlagAnswered, `\Answered`},
 	{FlagFlagged, `\Flagged`},
-	{FlagDeleted, `\Deleted`},
 	{FlagSeen, `\Seen`},
+	{FlagDeleted, `\Deleted`},
 }
 
 // ParseIMAPFlag maps an IMAP system flag (case-insensitive) to its Maildir
