@@ -65,7 +65,7 @@ var allowed = []allowance{
 		kurier: regexp.MustCompile(`^\* \d+ (EXISTS|RECENT)$`),
 	},
 	{
-		why: "(the same, seen from the next command: Courier's late EXISTS and RECENT)",
+		why:        "(the same, seen from the next command: Courier's late EXISTS and RECENT)",
 		cmd:        regexp.MustCompile(`^NOOP$`),
 		courierRaw: regexp.MustCompile(`^\* \d+ (EXISTS|RECENT)$`),
 	},
