@@ -467,3 +467,55 @@ func TestUTF8Accept(t *testing.T) {
 		t.Errorf("UTF-8 folder not created on disk: %v", err)
 	}
 }
+
+// TestFetchExpungedElsewhere: a message another session expunged stays in
+// this session's numbering until a command may report it; fetching it
+// answers NO [EXPUNGEISSUED] for it and data for the others (RFC 2180).
+func TestFetchExpungedElsewhere(t *testing.T) {
+	md := courierHome(t)
+	a := newClient(t, md)
+	b := newClient(t, md)
+	must(a.Select("INBOX", nil).Wait())(t)
+	must(b.Select("INBOX", nil).Wait())(t)
+	must(b.Store(imap.SeqSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Collect())(t)
+	must(b.Expunge().Collect())(t)
+	msgs, err := a.Fetch(imap.SeqSetNum(1, 2, 3), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true, Specifier: imap.PartSpecifierHeader}}}).Collect()
+	if err == nil || !strings.Contains(err.Error(), "EXPUNGEISSUED") {
+		t.Errorf("FETCH of an expunged message: err = %v", err)
+	}
+	var uids []imap.UID
+	for _, m := range msgs {
+		uids = append(uids, m.UID)
+	}
+	if !slices.Equal(uids, []imap.UID{1, 4}) {
+		t.Errorf("FETCH returned UIDs %v, want the two that still exist", uids)
+	}
+	if ex, _, _ := a.takeUpdates(); len(ex) != 0 {
+		t.Errorf("EXPUNGE sent during FETCH: %v", ex)
+	}
+}
+
+func TestBinary(t *testing.T) {
+	c := newClient(t, courierHome(t))
+	must(c.Select("INBOX", nil).Wait())(t)
+	// Part 2 of the multipart message is base64 "AAECAwQFBgcICQ==": bytes 0..9.
+	msgs := must(c.Fetch(imap.SeqSetNum(12), &imap.FetchOptions{
+		BinarySection:     []*imap.FetchItemBinarySection{{Part: []int{2}, Peek: true}},
+		BinarySectionSize: []*imap.FetchItemBinarySectionSize{{Part: []int{2}}},
+	}).Collect())(t)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	var got []byte
+	for _, b := range msgs[0].BinarySection {
+		got = b.Bytes
+	}
+	if string(got) != "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09" {
+		t.Errorf("BINARY[2] = %q", got)
+	}
+	for _, s := range msgs[0].BinarySectionSize {
+		if s.Size != 10 {
+			t.Errorf("BINARY.SIZE[2] = %d", s.Size)
+		}
+	}
+}
