@@ -49,8 +49,13 @@ fuzz:
 	  done; \
 	done
 
+# bench runs the store's Go benchmarks (each against its floor), then the
+# imapd scenarios against Debian's Courier imapd in the same run (about 5
+# minutes; BENCHFLAGS=-short skips the 100,000-message cases).
+BENCHFLAGS ?=
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchtime 2x -timeout 60m $(BENCHFLAGS) ./tests/bench/
 
 run: build
 	bash scripts/demo.sh
