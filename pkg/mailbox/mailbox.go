@@ -341,8 +341,8 @@ func (f *Folder) scan() (Changes, error) {
 				unknownOld = append(unknownOld, n)
 			}
 		}
-		slices.SortFunc(unknownOld, maildir.CompareNames)
-		slices.SortFunc(unknownMoved, maildir.CompareNames)
+		maildir.SortNames(unknownOld)
+		maildir.SortNames(unknownMoved)
 		for _, n := range append(unknownOld, unknownMoved...) {
 			base, _, _ := strings.Cut(n, ":")
 			cur[base].UID = db.NextUID

@@ -60,6 +60,11 @@ func TestCompareNames(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("got %q, want %q", names, want)
 	}
+	again := []string{"20.a", "3.b", "3.a:2,S", "3.a.x", "x", "100.a"}
+	SortNames(again)
+	if !slices.Equal(again, want) {
+		t.Errorf("SortNames: got %q, want %q", again, want)
+	}
 }
 
 func TestUniqueNames(t *testing.T) {

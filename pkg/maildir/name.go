@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -194,6 +195,33 @@ func CompareNames(a, b string) int {
 		return 1
 	}
 	return strings.Compare(cutColon(a), cutColon(b))
+}
+
+// SortNames sorts file names in CompareNames order. It parses each name's
+// leading number once, not at every comparison: sorting the 100,000 names
+// of a folder opened for the first time is then a fraction of the cost.
+func SortNames(names []string) {
+	type key struct {
+		num  uint64
+		name string // up to the first ':'
+		full string
+	}
+	keys := make([]key, len(names))
+	for i, n := range names {
+		keys[i] = key{leadingNumber(n), cutColon(n), n}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.num != b.num {
+			if a.num < b.num {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for i, k := range keys {
+		names[i] = k.full
+	}
 }
 
 func cutColon(s string) string {
