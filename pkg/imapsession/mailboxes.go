@@ -263,9 +263,10 @@ func (s *session) rename(cmd *imapwire.Command) error {
 	if err != nil {
 		return no("Invalid new mailbox name.")
 	}
-	if from == maildir.Inbox {
+	if from == maildir.Inbox || to == maildir.Inbox {
 		// Courier refuses to rename INBOX; RFC 3501's special case (move
-		// its messages) is not supported either.
+		// its messages) is not supported either. INBOX always exists, so
+		// nothing can be renamed to it.
 		return no("Cannot rename INBOX.")
 	}
 	if s.isTrash(from) || s.isTrash(to) {
