@@ -38,16 +38,8 @@ func (s *session) resolve(t *imapwire.Token, uid bool) ([]int, error) {
 		// mailbox matches nothing.
 		invalid := 0
 		for _, r := range set {
-			lo, hi := int(r.Start), int(r.Stop)
-			if lo == 0 {
-				lo = n
-			}
-			if hi == 0 {
-				hi = n
-			}
-			if lo > hi {
-				lo, hi = hi, lo
-			}
+			l, h := bounds(r.Start, r.Stop, uint32(n))
+			lo, hi := int(l), int(h)
 			if hi > n {
 				if invalid == 0 {
 					invalid = hi
@@ -67,16 +59,7 @@ func (s *session) resolve(t *imapwire.Token, uid bool) ([]int, error) {
 		}
 		max := s.sel.uids[n-1]
 		for _, r := range set {
-			lo, hi := uint32(r.Start), uint32(r.Stop)
-			if lo == 0 {
-				lo = max
-			}
-			if hi == 0 {
-				hi = max
-			}
-			if lo > hi {
-				lo, hi = hi, lo
-			}
+			lo, hi := bounds(uint32(r.Start), uint32(r.Stop), max)
 			i, _ := slices.BinarySearch(s.sel.uids, lo)
 			for ; i < n && s.sel.uids[i] <= hi; i++ {
 				seqs = append(seqs, i+1)

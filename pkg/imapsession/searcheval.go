@@ -45,40 +45,32 @@ func hasFlag(m *mailbox.Message, f imap.Flag) bool {
 	return false
 }
 
-// seqSetContains is NumSet membership with '*' meaning max (go-imap encodes
-// '*' as 0).
+// bounds resolves one range of a sequence or UID set: '*' (which go-imap
+// stores as 0) means star, the largest number in use, and the ends may come in either order.
+func bounds(start, stop, star uint32) (lo, hi uint32) {
+	if start == 0 {
+		start = star
+	}
+	if stop == 0 {
+		stop = star
+	}
+	return min(start, stop), max(start, stop)
+}
+
+// seqSetContains is sequence-set membership, '*' meaning max.
 func seqSetContains(set imap.SeqSet, n, max uint32) bool {
 	for _, r := range set {
-		lo, hi := r.Start, r.Stop
-		if lo == 0 {
-			lo = max
-		}
-		if hi == 0 {
-			hi = max
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		if n >= lo && n <= hi {
+		if lo, hi := bounds(r.Start, r.Stop, max); n >= lo && n <= hi {
 			return true
 		}
 	}
 	return false
 }
 
+// uidSetContains is UID-set membership, '*' meaning max.
 func uidSetContains(set imap.UIDSet, n, max uint32) bool {
 	for _, r := range set {
-		lo, hi := uint32(r.Start), uint32(r.Stop)
-		if lo == 0 {
-			lo = max
-		}
-		if hi == 0 {
-			hi = max
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		if n >= lo && n <= hi {
+		if lo, hi := bounds(uint32(r.Start), uint32(r.Stop), max); n >= lo && n <= hi {
 			return true
 		}
 	}
