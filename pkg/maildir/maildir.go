@@ -55,6 +55,9 @@ type Maildir struct {
 	Root string
 }
 
+// maxDirName is the longest file name Linux file systems take (NAME_MAX).
+const maxDirName = 255
+
 // dirMode is the mode of every directory Courier's imapd and maildirmake
 // create (before the umask).
 const dirMode = 0o700
@@ -74,6 +77,11 @@ func CanonicalName(name string) (string, error) {
 	}
 	if !hasRest {
 		return Inbox, nil
+	}
+	// The whole name below INBOX becomes one directory name, ".a.b.c",
+	// which the file system limits (NAME_MAX).
+	if len(rest)+1 > maxDirName {
+		return "", fmt.Errorf("%w: %q is longer than %d bytes", ErrBadName, name, maxDirName-1)
 	}
 	for _, comp := range strings.Split(rest, string(Delimiter)) {
 		if comp == "" {

@@ -97,7 +97,7 @@ func TestCanonicalName(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "Sent", "INBOX.", "INBOX..x", "INBOX./etc", "INBOX.a/../../b",
-		"INBOX.a\x00b", "INBOX.a\nb", "INBOX.\xff", "../x", "INBOXX", "INBOX.a.."} {
+		"INBOX.a\x00b", "INBOX.a\nb", "INBOX.\xff", "../x", "INBOXX", "INBOX.a..", "INBOX." + strings.Repeat("x", 255)} {
 		if _, err := CanonicalName(bad); !errors.Is(err, ErrBadName) {
 			t.Errorf("CanonicalName(%q): err = %v, want ErrBadName", bad, err)
 		}
