@@ -22,6 +22,7 @@ import (
 
 	"kurier/pkg/fixture"
 	"kurier/pkg/imapwire"
+	"kurier/pkg/mailbox"
 	"kurier/pkg/maildir"
 	"kurier/pkg/quota"
 	"kurier/pkg/uiddb"
@@ -625,6 +626,8 @@ func fuzzCut(b []byte) string {
 //     and cur/ or twice in cur/;
 //   - names in cur/ carry ":2," with flag letters in strictly ascending
 //     order; names in new/ carry no info;
+//   - mailbox.Open opens every folder, with the messages of cur/ at
+//     ascending UIDs below UIDNEXT;
 //   - maildirsize, when it has a valid sum, counts what is on disk: the
 //     messages outside Trash that are not \Deleted.
 func fuzzCheckMaildir(root string) []string {
@@ -703,6 +706,30 @@ func fuzzCheckMaildir(root string) []string {
 			if !uids[b] {
 				bad("%s: cur/ message %s has no UID in\n%s", rel, b, data)
 			}
+		}
+	}
+	// Kurier itself can open every folder it left, and sees in each the
+	// messages of cur/ with ascending UIDs below UIDNEXT.
+	names, err := maildir.Maildir{Root: root}.List()
+	if err != nil {
+		bad("%v", err)
+	}
+	for _, name := range names {
+		f, err := mailbox.Open(maildir.Maildir{Root: root}, name, mailbox.Options{ReadOnly: true, Keywords: true, UseLocks: true})
+		if err != nil {
+			bad("open %s: %v", name, err)
+			continue
+		}
+		var last uint32
+		for _, m := range f.Messages() {
+			if m.UID <= last || m.UID >= f.UIDNext() {
+				bad("%s: UID %d after %d, UIDNEXT %d", name, m.UID, last, f.UIDNext())
+			}
+			last = m.UID
+		}
+		dir, _ := maildir.Maildir{Root: root}.Dir(name)
+		if cur, err := os.ReadDir(filepath.Join(dir, "cur")); err == nil && len(cur) != len(f.Messages()) {
+			bad("%s: %d messages in cur/, %d seen by mailbox.Open", name, len(cur), len(f.Messages()))
 		}
 	}
 	if data, err := os.ReadFile(filepath.Join(root, quota.FileName)); err == nil {
