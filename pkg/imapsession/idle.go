@@ -42,8 +42,11 @@ func (s *session) idle(cmd *imapwire.Command) error {
 		select {
 		case l := <-lines:
 			if l.err != nil {
-				s.state = stateLogout // the client is gone
-				return l.err
+				// The client is gone: nobody to answer, nothing failed
+				// on our side.
+				s.state = stateLogout
+				s.log.Info("disconnected during IDLE", "err", l.err)
+				return nil
 			}
 			if !strings.EqualFold(strings.TrimSpace(l.text), "DONE") {
 				return bad("Expected DONE.")

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"kurier/pkg/imapwire"
 	"kurier/pkg/mailbox"
@@ -240,7 +241,7 @@ func (s *session) readError(err error) (done bool, _ error) {
 	case errors.As(err, &lim) && !lim.Fatal:
 		s.protocolError(lim.Tag, "NO", "TOOBIG", lim.Error())
 	case errors.As(err, &lim):
-		s.enc.Untagged().Atom("BYE").Text("[ALERT] " + cleanText(lim.Error())).CRLF()
+		s.enc.Untagged().Atom("BYE").Text("[ALERT] " + s.cleanText(lim.Error())).CRLF()
 		s.enc.Flush()
 		s.log.Warn("refused", "reason", "literal too big", "err", err)
 		return true, err
@@ -276,14 +277,26 @@ func (s *session) protocolError(tag, kind, code, text string) {
 	if code != "" {
 		s.enc.BeginCode(code).EndCode()
 	}
-	s.enc.Text(cleanText(text)).CRLF()
+	s.enc.Text(s.cleanText(text)).CRLF()
 }
 
-// cleanText makes an error message fit a response line.
-func cleanText(s string) string {
+// cleanText makes a response text fit a response line: no line breaks,
+// and 7-bit only (RFC 3501 text), since texts may quote what the client
+// sent, 8-bit names included; after ENABLE UTF8=ACCEPT, valid UTF-8 stays.
+func (s *session) cleanText(text string) string {
+	if s.utf8 && utf8.ValidString(text) {
+		return cleanText(text, true)
+	}
+	return cleanText(text, false)
+}
+
+func cleanText(s string, utf8OK bool) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r == 0 {
+		switch {
+		case r == '\r' || r == '\n' || r == 0:
 			return ' '
+		case r >= 0x80 && !utf8OK:
+			return '?'
 		}
 		return r
 	}, s)
@@ -343,7 +356,7 @@ func (s *session) respond(tag string, err error) {
 		}
 		s.enc.EndCode()
 	}
-	s.enc.Text(cleanText(se.text)).CRLF()
+	s.enc.Text(s.cleanText(se.text)).CRLF()
 }
 
 // statusError is a tagged NO or BAD (or OK) with an optional response
