@@ -32,7 +32,8 @@ type Watcher struct {
 	C <-chan struct{}
 
 	c       chan struct{}
-	fd      int // inotify instance, -1 when polling
+	fd      int    // inotify instance, -1 when polling
+	wake    [2]int // pipe whose write end Close uses to wake the reader
 	poll    *time.Ticker
 	done    chan struct{}
 	once    sync.Once
@@ -67,6 +68,14 @@ func New(dirs []string, pollEvery time.Duration) *Watcher {
 		go w.ticks()
 		return w
 	}
+	if err := unix.Pipe2(w.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		unix.Close(fd)
+		w.pollErr = fmt.Errorf("watch: pipe: %w", err)
+		w.poll = time.NewTicker(pollEvery)
+		w.wg.Add(1)
+		go w.ticks()
+		return w
+	}
 	w.fd = fd
 	w.wg.Add(1)
 	go w.read()
@@ -96,24 +105,23 @@ func (w *Watcher) ticks() {
 	}
 }
 
-// read waits for inotify events with poll(2) so that Close can wake it
-// through done without closing the descriptor under a blocked read.
+// read waits for inotify events with poll(2), together with the wake pipe,
+// so that Close ends it at once without closing a descriptor under a
+// blocked read (a SELECT of another folder closes the old watcher and must
+// not wait).
 func (w *Watcher) read() {
 	defer w.wg.Done()
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}, {Fd: int32(w.wake[0]), Events: unix.POLLIN}}
 	for {
-		select {
-		case <-w.done:
-			return
-		default:
-		}
-		// A bounded wait, so that Close is noticed within this time.
-		n, err := unix.Poll(fds, 200)
+		n, err := unix.Poll(fds, -1)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return
 		}
-		if n <= 0 {
+		if fds[1].Revents != 0 {
+			return // Close
+		}
+		if n <= 0 || fds[0].Revents == 0 {
 			continue
 		}
 		for {
@@ -131,12 +139,17 @@ func (w *Watcher) read() {
 func (w *Watcher) Close() error {
 	w.once.Do(func() {
 		close(w.done)
+		if w.fd >= 0 {
+			unix.Write(w.wake[1], []byte{0})
+		}
 		w.wg.Wait()
 		if w.poll != nil {
 			w.poll.Stop()
 		}
 		if w.fd >= 0 {
 			unix.Close(w.fd)
+			unix.Close(w.wake[0])
+			unix.Close(w.wake[1])
 		}
 	})
 	return nil
