@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kurier/pkg/maildir"
 	"maps"
 	"os"
 	"path/filepath"
@@ -168,45 +169,8 @@ func share(kws []string, recent *[][]string, sets map[string][]string) []string 
 }
 
 // sortUIDOrder sorts base names the way Courier gives new messages their
-// UIDs (maildir.CompareNames, which it matches for names without ':'), with
-// each name's leading number computed once.
-func sortUIDOrder(names []string) {
-	type key struct {
-		n    uint64
-		name string
-	}
-	ks := make([]key, len(names))
-	for i, b := range names {
-		ks[i] = key{leadingNumber(b), b}
-	}
-	slices.SortFunc(ks, func(x, y key) int {
-		if x.n != y.n {
-			if x.n < y.n {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(x.name, y.name)
-	})
-	for i, k := range ks {
-		names[i] = k.name
-	}
-}
-
-// leadingNumber returns the value of the decimal digits that start s,
-// saturating on overflow.
-func leadingNumber(s string) uint64 {
-	var n uint64
-	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
-		d := uint64(s[i] - '0')
-		if n > (^uint64(0)-d)/10 {
-			n = ^uint64(0)
-		} else {
-			n = n*10 + d
-		}
-	}
-	return n
-}
+// UIDs.
+func sortUIDOrder(names []string) { maildir.SortNames(names) }
 
 // validBase reports whether b can be a message base name in the keyword
 // directory: not empty, not a dot file (those are merged update files), and
