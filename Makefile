@@ -6,21 +6,23 @@ DESTDIR   ?=
 BIN       := bin
 # The binaries built so far; tcpd, imaplogin and authd join as their issues
 # land.
-PROGS     := imapd
+PROGS     := imapd imaplogin
 TOOLS     := maildirmake demo-maildir
 BENCHTIME ?= 1x
 
-.PHONY: all build test test-deps vet unit fuzz bench run install clean help
+.PHONY: all build test test-deps vet unit fuzz bench bench-full bench-peers run install clean help
 
 all: build
 
 help:
 	@echo "make build      build every binary into $(BIN)/"
 	@echo "make test       install test dependencies, vet, run every test (what CI runs)"
-	@echo "make bench      Go benchmarks of the store (see README)"
+	@echo "make bench      store benchmarks, then imapd against Courier and Dovecot, 1k and 10k messages (~10 min)"
+	@echo "make bench-full the same with the 100,000-message corpus (later: the network modes)"
 	@echo "make fuzz       run each fuzzer for FUZZTIME (default 30s)"
 	@echo "make run        make a demo Maildir and talk IMAP to it on this terminal (PREAUTH)"
 	@echo "make install    install binaries under DESTDIR/PREFIX"
+	@echo "make deb        build the Debian packages into $(DEBDIR)/ (see debian/README.source)"
 
 build:
 	@mkdir -p $(BIN)
@@ -50,12 +52,24 @@ fuzz:
 	done
 
 # bench runs the store's Go benchmarks (each against its floor), then the
-# imapd scenarios against Debian's Courier imapd in the same run (about 5
-# minutes; BENCHFLAGS=-short skips the 100,000-message cases).
+# harness of tests/bench: Kurier's imapd against Debian's Courier and Dovecot
+# (unpacked into ~/.cache/kurier by the fetch scripts, nothing installed) on
+# the 1,000- and 10,000-message corpora, writing report.md, report.json and
+# ratios.svg into bench-results/<time>/. bench-full adds the 100,000-message
+# corpus. BENCHREPS sets the repetitions, BENCHONLY a regexp of scenarios.
 BENCHFLAGS ?=
-bench:
+BENCHREPS  ?=
+BENCHONLY  ?=
+BENCH_HARNESS = KURIER_BENCH_OUT=$(CURDIR)/bench-results KURIER_BENCH_REPS=$(BENCHREPS) KURIER_BENCH_ONLY='$(BENCHONLY)' \
+	$(GO) test -v -count=1 -run '^TestBench$$' -timeout 120m $(BENCHFLAGS) ./tests/bench/
+bench-peers:
+	bash scripts/fetch-courier.sh >/dev/null
+	bash scripts/fetch-dovecot.sh >/dev/null || echo "make: Dovecot unavailable; its columns will say so" >&2
+bench: bench-peers
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./pkg/...
-	$(GO) test -run '^$$' -bench . -benchtime 2x -timeout 60m $(BENCHFLAGS) ./tests/bench/
+	KURIER_BENCH=quick $(BENCH_HARNESS)
+bench-full: bench-peers
+	KURIER_BENCH=full $(BENCH_HARNESS)
 
 run: build
 	bash scripts/demo.sh
@@ -63,6 +77,13 @@ run: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(addprefix $(BIN)/,$(PROGS) $(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+
+# deb builds kurier-imap and kurier-authd with dpkg-buildpackage in a copy of
+# this tree and leaves the .deb files in DEBDIR (debian/README.source).
+DEBDIR ?= .cache/deb
+.PHONY: deb
+deb:
+	bash debian/make-deb.sh $(DEBDIR)
 
 clean:
 	rm -rf $(BIN)

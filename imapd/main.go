@@ -58,6 +58,7 @@ import (
 	"os"
 	"os/user"
 
+	"kurier/pkg/accountopts"
 	"kurier/pkg/imapsession"
 	"kurier/pkg/maildir"
 )
@@ -86,6 +87,16 @@ func run(log *slog.Logger) int {
 	if opts.LoginTag != "" && opts.User == "" {
 		return bye(log, &imapsession.FatalError{Text: "AUTHENTICATED environment variable not set."})
 	}
+	if opts.LoginTag != "" {
+		// Normally imaplogin refuses these accounts before exec'ing us;
+		// Courier's imaplogin leaves it to imapd (spec §1.5).
+		if refusal := accountopts.Refusal(os.Getenv("OPTIONS"), os.Getenv("IMAP_TLS") == "1"); refusal != "" {
+			fmt.Fprintf(os.Stdout, "%s NO [CONTACTADMIN] %s\r\n* BYE %s\r\n", opts.LoginTag, refusal, refusal)
+			log.Info("login refused", "user", opts.User, "ip", opts.RemoteIP, "reason", refusal)
+			return 1
+		}
+	}
+
 	if opts.LoginTag == "" {
 		opts.RemoteIP, opts.RemotePort = "127.0.0.1", "0"
 		if opts.User == "" {

@@ -89,3 +89,18 @@ func TestOwnershipCheck(t *testing.T) {
 		t.Errorf("wrong group on the Maildir:\n%s", out)
 	}
 }
+
+// TestAccountOptions: behind Courier's imaplogin, which leaves the account
+// options to imapd, a disabled account is refused with the login's tag.
+func TestAccountOptions(t *testing.T) {
+	bin := build(t)
+	home := fixture.Courier(t)
+	out := runImapd(t, bin, home, "b NOOP\r\n", "IMAPLOGINTAG=x1", "AUTHENTICATED=alice", "TCPREMOTEIP=192.0.2.7", "TCPREMOTEPORT=1", "OPTIONS=disableshared=1,disableimap=1")
+	if out != "x1 NO [CONTACTADMIN] IMAP access disabled for this account.\r\n* BYE IMAP access disabled for this account.\r\n" {
+		t.Errorf("disableimap:\n%q", out)
+	}
+	out = runImapd(t, bin, home, "b NOOP\r\n", "IMAPLOGINTAG=x1", "AUTHENTICATED=alice", "TCPREMOTEIP=192.0.2.7", "TCPREMOTEPORT=1", "OPTIONS=disableinsecureimap=1")
+	if !strings.HasPrefix(out, "x1 NO [CONTACTADMIN] IMAP access disabled via insecure connection.") {
+		t.Errorf("disableinsecureimap:\n%q", out)
+	}
+}
