@@ -65,7 +65,7 @@ var implemented = map[string]bool{
 // UTF8=ACCEPT itself; the others are extensions Kurier implements that
 // every client benefits from and no Courier admin turns off.
 var always = []string{"ENABLE", "UTF8=ACCEPT", "LITERAL+", "MOVE", "UNSELECT", "SPECIAL-USE", "LIST-EXTENDED",
-	"ESEARCH", "LIST-STATUS", "BINARY", "ID"}
+	"ESEARCH", "LIST-STATUS", "STATUS=SIZE", "BINARY", "ID"}
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in imapd).
 // Problems that Courier would silently ignore are returned as warnings to

@@ -519,3 +519,32 @@ func TestBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSize: STATUS=SIZE (RFC 8438) is the sum of RFC822.SIZE, mail
+// still in new/ included; a ",W=" in a name is trusted as that size.
+func TestStatusSize(t *testing.T) {
+	md := courierHome(t)
+	c := newClient(t, md)
+	must(c.Select("INBOX", nil).Wait())(t)
+	all := must(c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{RFC822Size: true}).Collect())(t)
+	var want int64
+	for _, m := range all {
+		want += m.RFC822Size
+	}
+	st := must(c.Status("INBOX", &imap.StatusOptions{Size: true}).Wait())(t)
+	if st.Size == nil || *st.Size != want {
+		t.Fatalf("STATUS SIZE %v, want %d", st.Size, want)
+	}
+	// Two deliveries another process makes: one with W= (trusted), one
+	// without (read: 3 LFs count 3 more bytes).
+	os.WriteFile(filepath.Join(md.Root, "new", "1700000000.M1P1.host,S=6,W=1000"), []byte("a\nb\nc\n"), 0o600)
+	os.WriteFile(filepath.Join(md.Root, "new", "1700000001.M1P1.host,S=6"), []byte("a\nb\nc\n"), 0o600)
+	must(0, c.Unselect().Wait())(t) // the selected folder answers from the session's view
+	st = must(c.Status("INBOX", &imap.StatusOptions{Size: true, NumMessages: true}).Wait())(t)
+	if *st.Size != want+1000+9 {
+		t.Errorf("STATUS SIZE with new mail %d, want %d", *st.Size, want+1009)
+	}
+	if !must(c.Capability().Wait())(t).Has(imap.Cap("STATUS=SIZE")) {
+		t.Error("STATUS=SIZE not advertised")
+	}
+}

@@ -1,7 +1,14 @@
 package imapsession
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+
+	"kurier/pkg/message"
 
 	"kurier/pkg/imapwire"
 	"kurier/pkg/mailbox"
@@ -18,7 +25,7 @@ func parseStatusItems(list []imapwire.Token) (*statusItems, error) {
 	for i := range list {
 		a, _ := list[i].Atom()
 		switch up := strings.ToUpper(a); up {
-		case "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "APPENDLIMIT":
+		case "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "APPENDLIMIT", "SIZE":
 			items.names = append(items.names, up)
 		default:
 			return nil, bad("Unknown STATUS item: " + a)
@@ -69,6 +76,16 @@ func (s *session) writeStatus(name string, items *statusItems) error {
 		}
 		recent = f.Pending()
 	}
+	var size int64
+	for _, it := range items.names {
+		if it == "SIZE" {
+			var err error
+			if size, err = folderSize(f); err != nil {
+				s.log.Warn("STATUS SIZE", "folder", name, "err", err)
+				return no("Cannot read this mailbox.")
+			}
+		}
+	}
 	s.enc.Untagged().Atom("STATUS").Mailbox(name).BeginList()
 	for _, it := range items.names {
 		s.enc.Atom(it)
@@ -87,6 +104,8 @@ func (s *session) writeStatus(name string, items *statusItems) error {
 			s.enc.Number(uint32(countFlag(f, maildir.FlagDeleted, true)))
 		case "APPENDLIMIT":
 			s.enc.Number64(uint64(s.cfg.AppendLimit))
+		case "SIZE":
+			s.enc.Number64(uint64(size))
 		}
 	}
 	s.enc.EndList().CRLF()
@@ -102,4 +121,77 @@ func countFlag(f *mailbox.Folder, flag maildir.Flag, set bool) int {
 		}
 	}
 	return n
+}
+
+// folderSize is STATUS=SIZE (RFC 8438): the sum of the messages'
+// RFC822.SIZE, new/ included. A message whose name carries ",W=" (the size
+// with CRLF line ends, as Dovecot and maildrop write it) costs nothing;
+// others are read to count their line ends, since the stored size (LF) is
+// smaller than RFC822.SIZE and the RFC forbids answering less.
+func folderSize(f *mailbox.Folder) (int64, error) {
+	var total int64
+	add := func(path, name string) error {
+		if n, ok := virtualSize(name); ok {
+			total += n
+			return nil
+		}
+		n, err := rfc822Size(path)
+		if err != nil {
+			return err
+		}
+		total += n
+		return nil
+	}
+	for _, m := range f.Messages() {
+		if err := add(f.Path(m), m.File); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
+		}
+	}
+	if f.Pending() > 0 {
+		dir := filepath.Join(f.Dir, "new")
+		entries, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, err
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			// A message another session moves to cur/ meanwhile is
+			// not counted: SIZE is advisory.
+			if err := add(filepath.Join(dir, e.Name()), e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return 0, err
+			}
+		}
+	}
+	return total, nil
+}
+
+// virtualSize reads ",W=<n>" from a Maildir file name.
+func virtualSize(name string) (int64, bool) {
+	base, _, _ := strings.Cut(name, ":")
+	i := strings.Index(base, ",W=")
+	if i < 0 {
+		return 0, false
+	}
+	v := base[i+3:]
+	if j := strings.IndexByte(v, ','); j >= 0 {
+		v = v[:j]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// rfc822Size opens a message file and counts its size with CRLF line ends.
+func rfc822Size(path string) (int64, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return message.New(file, fi.Size()).Size()
 }
