@@ -364,6 +364,30 @@ func (s *session) closeCmd(cmd *imapwire.Command) error {
 
 // appendCmd is APPEND, with MULTIAPPEND (RFC 3502): several messages, each
 // with optional flags and date, stored all or none.
+// openTarget opens APPEND's destination, answering TRYCREATE when it
+// does not exist.
+func (s *session) openTarget(name string) (*mailbox.Target, error) {
+	dst, err := mailbox.OpenTarget(s.opts.Maildir, name, s.mailboxOptions(false))
+	if err != nil {
+		if errors.Is(err, maildir.ErrNotFound) {
+			return nil, noCode("TRYCREATE", textNoMailbox)
+		}
+		return nil, s.openError(name, err)
+	}
+	return dst, nil
+}
+
+// appendTarget checks APPEND's mailbox argument before the client sends
+// the message (see continueLiteral).
+func (s *session) appendTarget(arg *imapwire.Token) error {
+	name, err := s.mailboxArg(arg)
+	if err != nil {
+		return noCode("TRYCREATE", textNoMailbox)
+	}
+	_, err = s.openTarget(name)
+	return err
+}
+
 func (s *session) appendCmd(cmd *imapwire.Command) error {
 	if len(cmd.Args) < 2 {
 		return bad("APPEND takes a mailbox and a message.")
@@ -408,12 +432,9 @@ func (s *session) appendCmd(cmd *imapwire.Command) error {
 		msgs = append(msgs, nm)
 		args = args[1:]
 	}
-	dst, err := mailbox.OpenTarget(s.opts.Maildir, name, s.mailboxOptions(false))
+	dst, err := s.openTarget(name)
 	if err != nil {
-		if errors.Is(err, maildir.ErrNotFound) {
-			return noCode("TRYCREATE", textNoMailbox)
-		}
-		return s.openError(name, err)
+		return err
 	}
 	validity, uids, err := dst.Append(msgs)
 	if err != nil {

@@ -393,6 +393,11 @@ func (r *refusedLiteral) Error() string { return r.err.Error() }
 // refused here with TRYCREATE, so that the client does not send a message
 // only to be told so afterwards.
 func (s *session) continueLiteral(info imapwire.LiteralInfo) error {
+	if info.Name == "APPEND" && len(info.Args) > 0 {
+		if err := s.appendTarget(&info.Args[0]); err != nil {
+			return &refusedLiteral{tag: info.Tag, err: err}
+		}
+	}
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
 	s.enc.Continuation("OK")

@@ -171,7 +171,11 @@ func TestAppendCopyMoveStoreExpunge(t *testing.T) {
 	if ad.UID != 2 || ad.UIDValidity != 795311984 {
 		t.Fatalf("APPENDUID %+v", ad)
 	}
-	nope := c.Append("INBOX.Nope", 1, nil)
+	// On its own connection: the refusal comes before the literal (see
+	// TestAppendRefusedBeforeLiteral), after which go-imap's client
+	// cannot go on with its connection.
+	c2 := newClient(t, md)
+	nope := c2.Append("INBOX.Nope", 1, nil)
 	io.WriteString(nope, "x")
 	nope.Close()
 	if _, err := nope.Wait(); err == nil || !strings.Contains(err.Error(), "TRYCREATE") {
@@ -546,5 +550,27 @@ func TestStatusSize(t *testing.T) {
 	}
 	if !must(c.Capability().Wait())(t).Has(imap.Cap("STATUS=SIZE")) {
 		t.Error("STATUS=SIZE not advertised")
+	}
+}
+
+// TestAppendRefusedBeforeLiteral: APPEND to a missing folder is answered
+// before the client sends the message (no continuation request), with
+// TRYCREATE; to an existing one the continuation comes as usual.
+func TestAppendRefusedBeforeLiteral(t *testing.T) {
+	md := courierHome(t)
+	lines := transcript(t, md, "a APPEND INBOX.Nope {5}\r\nb APPEND INBOX.Nope (\\Seen) {5}\r\nc APPEND {10}\r\nINBOX.Nope {5}\r\nz LOGOUT\r\n")
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{"a NO [TRYCREATE]", "b NO [TRYCREATE]", "c NO [TRYCREATE]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	// One continuation only: for c's mailbox-name literal.
+	if n := strings.Count(got, "\n+ "); n != 1 {
+		t.Errorf("%d continuation requests in\n%s", n, got)
+	}
+	lines = transcript(t, md, "a APPEND INBOX.Sent {5}\r\nhello\r\nz LOGOUT\r\n")
+	if got := strings.Join(lines, "\n"); !strings.Contains(got, "+ OK") || !strings.Contains(got, "a OK [APPENDUID") {
+		t.Errorf("APPEND to an existing folder:\n%s", got)
 	}
 }

@@ -109,6 +109,11 @@ type LiteralInfo struct {
 	Size   int64  // announced size in bytes, within the Limits
 	Binary bool   // literal8 ("~{n}", RFC 3516)
 	Index  int    // 0 for the command's first literal, 1 for the next …
+	// Args are the arguments parsed before this literal, top level first
+	// (inside a list, that list's elements so far follow). They are valid
+	// only during Continue: APPEND's mailbox, to refuse the message before
+	// the client sends it.
+	Args []Token
 }
 
 // ContinuationWriter sends the continuation request ("+ OK") for a
@@ -731,7 +736,7 @@ func (d *Decoder) literal(binary bool) (Token, error) {
 		return Token{}, lerr(ErrLiteralTooBig, n, d.lim.MaxNonSyncLiteral, false)
 	}
 	if !nonSync && d.cont != nil {
-		info := LiteralInfo{Tag: d.tag, Name: d.name, Size: n, Binary: binary, Index: d.nlit}
+		info := LiteralInfo{Tag: d.tag, Name: d.name, Size: n, Binary: binary, Index: d.nlit, Args: d.stack}
 		if err := d.cont.Continue(info); err != nil {
 			return Token{}, err
 		}

@@ -260,6 +260,7 @@ func TestContinuationOrdering(t *testing.T) {
 	t.Parallel()
 	conts := 0
 	var infos []LiteralInfo
+	var argsSeen []string
 	r := &gatedReader{
 		chunks: []string{"a1 APPEND INBOX (\\Seen) {5}\r\n", "hello {2}\r\n", "xy\r\n", "a2 LOGIN {1+}\r\nz y\r\n"},
 		gates:  []int{0, 1, 2, 2},
@@ -267,6 +268,12 @@ func TestContinuationOrdering(t *testing.T) {
 	}
 	d := NewDecoder(r, ContinuationFunc(func(info LiteralInfo) error {
 		conts++
+		var args []string
+		for i := range info.Args {
+			args = append(args, info.Args[i].String())
+		}
+		argsSeen = append(argsSeen, strings.Join(args, " "))
+		info.Args = nil // valid only during Continue
 		infos = append(infos, info)
 		return nil
 	}), Limits{})
@@ -279,6 +286,10 @@ func TestContinuationOrdering(t *testing.T) {
 	want := []LiteralInfo{{Tag: "a1", Name: "APPEND", Size: 5}, {Tag: "a1", Name: "APPEND", Size: 2, Index: 1}}
 	if fmt.Sprint(infos) != fmt.Sprint(want) {
 		t.Errorf("continuations %v, want %v", infos, want)
+	}
+	// The arguments before each literal: APPEND's mailbox comes first.
+	if got := strings.Join(argsSeen, " | "); got != `INBOX (\Seen) | INBOX (\Seen) {5}hello` {
+		t.Errorf("arguments seen at the continuations: %s", got)
 	}
 }
 
