@@ -10,7 +10,9 @@
 #
 # Downloads courier-imap, courier-base, libcourier-unicode4 and gamin (gam_server: Debian's
 # imapd is built with FAM/Gamin and, without the server, prints an extra
-# "* OK [ALERT] Filesystem notification initialization error" before its greeting), then
+# "* OK [ALERT] Filesystem notification initialization error" before its greeting), and
+# courier-authdaemon and courier-authlib-userdb (authdaemond's modules, authtest, userdbpw:
+# the oracle of tests/authdcompat), then
 # runs ldd on the binaries below and fetches the package of every library reported
 # "not found", until none is. Which ones that is depends on the host; on a Go bookworm
 # machine it is libidn12, libgamin0 (libfam.so.0), courier-authlib (libcourierauth.so.0)
@@ -21,7 +23,12 @@
 #   debs/            the downloaded .deb files
 #   bin/NAME         wrappers that set LD_LIBRARY_PATH and GAMIN_DEBUG_SERVER and exec root/.../NAME;
 #                    e.g. COURIER_IMAPD=DEST/bin/imapd for shared/fixtures/make-courier-fixture.py
-#   courier.env      KEY=VALUE lines read by kurier/tests/oracle; paths relative to DEST
+#   courier.env      KEY=VALUE lines read by kurier/tests/oracle and tests/authdcompat;
+#                    paths relative to DEST
+#
+# The authdaemon part was added without bumping the format (tests/oracle accepts only its
+# own format number): a tree that lacks it fails the readiness check and is rebuilt, and
+# its courier.env gains keys, which older readers ignore.
 #
 # When DEST/courier.env exists (same format version) the script prints it and exits: a
 # fast no-op. `apt-get update` is run only when a download fails, and only as root;
@@ -37,14 +44,18 @@ prog=fetch-courier
 format=1 # bump when the layout of DEST or courier.env changes; older trees are rebuilt
 
 # Packages fetched first; libraries follow from ldd.
-base_pkgs=(courier-imap courier-base libcourier-unicode4 gamin)
+base_pkgs=(courier-imap courier-base libcourier-unicode4 gamin courier-authlib courier-authdaemon
+	courier-authlib-userdb)
 # Binaries whose libraries must all resolve (paths inside root/).
 check_bins=(usr/bin/imapd usr/bin/maildirmake.courier usr/bin/maildirkw usr/bin/maildiracl
 	usr/bin/deliverquota.courier usr/sbin/couriertcpd usr/lib/courier/courier/imaplogin
-	usr/libexec/gam_server)
+	usr/libexec/gam_server usr/lib/courier/courier-authlib/authdaemond usr/sbin/authtest
+	usr/sbin/userdbpw usr/lib/courier-authlib/libauthpam.so
+	usr/lib/courier-authlib/libauthuserdb.so)
 # Binaries that get a wrapper in bin/.
 wrap_bins=(usr/bin/imapd usr/bin/maildirmake.courier usr/bin/maildirkw usr/bin/maildiracl
-	usr/bin/deliverquota.courier usr/sbin/couriertcpd usr/lib/courier/courier/imaplogin)
+	usr/bin/deliverquota.courier usr/sbin/couriertcpd usr/lib/courier/courier/imaplogin
+	usr/lib/courier/courier-authlib/authdaemond usr/sbin/authtest usr/sbin/userdbpw)
 
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() {
@@ -94,7 +105,8 @@ report() {
 ready() {
 	[ -f "$dest/courier.env" ] &&
 		grep -qx "COURIER_ENV_FORMAT=$format" "$dest/courier.env" &&
-		[ -x "$dest/root/usr/bin/imapd" ] && [ -x "$dest/root/usr/bin/maildirmake.courier" ]
+		[ -x "$dest/root/usr/bin/imapd" ] && [ -x "$dest/root/usr/bin/maildirmake.courier" ] &&
+		grep -q '^COURIER_AUTHDAEMOND=' "$dest/courier.env" && [ -x "$dest/root/usr/sbin/authtest" ]
 }
 
 if ready; then
@@ -288,6 +300,10 @@ COURIER_LIBDIRS=$libpath
 COURIER_IMAPD=root/usr/bin/imapd
 COURIER_MAILDIRMAKE=root/usr/bin/maildirmake.courier
 COURIER_GAM_SERVER=root/usr/libexec/gam_server
+COURIER_AUTHDAEMOND=root/usr/lib/courier/courier-authlib/authdaemond
+COURIER_AUTHLIBDIR=root/usr/lib/courier-authlib
+COURIER_AUTHTEST=root/usr/sbin/authtest
+COURIER_USERDBPW=root/usr/sbin/userdbpw
 EOF
 rm -f -- "$work/apt.log"
 chmod 755 "$work" # mktemp made it 0700; let other users run the oracle too
