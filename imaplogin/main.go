@@ -121,6 +121,12 @@ func run(log *slog.Logger, imapd, defaultMaildir string) int {
 		return fail("internal error.", err)
 	}
 	env := imaplogin.HandoffEnv(os.Environ(), res)
+	_, haveLimit := os.LookupEnv("GOMEMLIMIT")
+	memEnv, err := imaplogin.MemoryLimit(os.Getenv("IMAP_ULIMITD"), haveLimit)
+	if err != nil {
+		log.Warn("memory limit not applied", "err", err)
+	}
+	env = append(env, memEnv...)
 	maildir := imaplogin.MaildirArg(res.Account, defaultMaildir)
 	timer.Stop()
 	log.Info("login", "user", res.User, "address", res.Account.Address, "uid", id.UID, "mech", res.Mechanism, "ip", ip, "tls", len(res.TLSEnv) > 0 || os.Getenv("IMAP_TLS") == "1")

@@ -162,3 +162,37 @@ func CloseExtraFDs() error {
 	}
 	return nil
 }
+
+// MemoryLimit turns IMAP_ULIMITD (KiB) into limits a Go imapd can live with.
+// Courier's start script applies it as `ulimit -v`, an address-space limit;
+// the Go runtime reserves far more address space than it uses and cannot
+// even start under Debian's default of 128 MiB. So the value becomes
+// imapd's GOMEMLIMIT (the garbage collector keeps the heap under it) and,
+// as a hard backstop against a runaway session, RLIMIT_DATA at four times
+// that, at least 512 MiB. It returns the environment to add; an admin's own
+// GOMEMLIMIT in the environment is kept.
+func MemoryLimit(ulimitd string, haveGOMEMLIMIT bool) ([]string, error) {
+	ulimitd = strings.TrimSpace(ulimitd)
+	if ulimitd == "" {
+		return nil, nil
+	}
+	kib, err := strconv.ParseInt(ulimitd, 10, 64)
+	if err != nil || kib <= 0 {
+		return nil, fmt.Errorf("imaplogin: IMAP_ULIMITD=%q is not a number of KiB", ulimitd)
+	}
+	hard := uint64(kib) * 1024 * 4
+	if hard < 512<<20 {
+		hard = 512 << 20
+	}
+	var cur syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_DATA, &cur); err == nil && cur.Max < hard {
+		hard = cur.Max // cannot raise it; keep what we were given
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: hard, Max: hard}); err != nil {
+		return nil, fmt.Errorf("imaplogin: setrlimit(RLIMIT_DATA, %d): %w", hard, err)
+	}
+	if haveGOMEMLIMIT {
+		return nil, nil
+	}
+	return []string{fmt.Sprintf("GOMEMLIMIT=%dKiB", kib)}, nil
+}

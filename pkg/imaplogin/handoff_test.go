@@ -2,9 +2,13 @@ package imaplogin
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"os/user"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"kurier/pkg/authclient"
@@ -79,5 +83,35 @@ func TestHandoffEnv(t *testing.T) {
 func TestMaildirArg(t *testing.T) {
 	if MaildirArg(&authclient.Account{Maildir: "/var/vmail/a/Maildir"}, "Maildir") != "/var/vmail/a/Maildir" || MaildirArg(&authclient.Account{}, "Maildir") != "Maildir" {
 		t.Error("MaildirArg")
+	}
+}
+
+// TestMemoryLimit runs in a child process, since it lowers the process's
+// RLIMIT_DATA for good.
+func TestMemoryLimit(t *testing.T) {
+	if os.Getenv("KURIER_TEST_MEMLIMIT") == "1" {
+		env, err := MemoryLimit("131072", false)
+		var lim syscall.Rlimit
+		syscall.Getrlimit(syscall.RLIMIT_DATA, &lim)
+		fmt.Printf("%v %v %d\n", env, err, lim.Cur)
+		return
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestMemoryLimit$")
+	cmd.Env = append(os.Environ(), "KURIER_TEST_MEMLIMIT=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "[GOMEMLIMIT=131072KiB] <nil> 536870912\n") {
+		t.Errorf("child printed %q", out)
+	}
+	for _, bad := range []string{"x", "-1", "0"} {
+		if _, err := MemoryLimit(bad, false); err == nil {
+			t.Errorf("IMAP_ULIMITD=%q accepted", bad)
+		}
+	}
+	if env, err := MemoryLimit("", false); env != nil || err != nil {
+		t.Errorf("unset: %v %v", env, err)
 	}
 }

@@ -38,8 +38,10 @@ type Listener struct {
 	Env []string
 	// Umask is IMAP_UMASK (octal), or -1 when unset.
 	Umask int
-	// ULimitKiB is IMAP_ULIMITD: the address-space limit in KiB (ulimit -v),
-	// 0 when unset.
+	// ULimitKiB is IMAP_ULIMITD in KiB, 0 when unset. Courier applies it
+	// with ulimit -v, under which no Go program starts; it stays in Env
+	// and imaplogin turns it into imapd's memory limits
+	// (imaplogin.MemoryLimit). tcpd must not apply it as RLIMIT_AS.
 	ULimitKiB int64
 	// PIDFile is PIDFILE or SSLPIDFILE. Kurier's tcpd stays in the
 	// foreground under systemd; the file is written only if asked for.
