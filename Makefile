@@ -6,8 +6,8 @@ DESTDIR   ?=
 BIN       := bin
 # The binaries built so far; tcpd, imaplogin and authd join as their issues
 # land.
-PROGS     := imapd imaplogin authd
-TOOLS     := maildirmake demo-maildir authtest userdbpw makeuserdb
+PROGS     := imapd imaplogin authd tcpd
+TOOLS     := maildirmake demo-maildir authtest userdbpw makeuserdb mkimapdcert
 BENCHTIME ?= 1x
 
 .PHONY: all build test test-deps vet unit fuzz bench bench-full bench-peers run install clean help
