@@ -4,13 +4,11 @@ GO        ?= go
 PREFIX    ?= /usr
 DESTDIR   ?=
 BIN       := bin
-# The binaries built so far; tcpd, imaplogin and authd join as their issues
-# land.
 PROGS     := imapd imaplogin authd tcpd
 TOOLS     := maildirmake demo-maildir authtest userdbpw makeuserdb mkimapdcert
 BENCHTIME ?= 1x
 
-.PHONY: all build test test-deps vet unit fuzz bench bench-full bench-peers run install clean help
+.PHONY: all build build-deps test test-deps vet unit fuzz bench bench-full bench-peers run install clean help
 
 all: build
 
@@ -20,11 +18,16 @@ help:
 	@echo "make bench      store benchmarks, then imapd against Courier and Dovecot, 1k and 10k messages (~10 min)"
 	@echo "make bench-full the same with the 100,000-message corpus (later: the network modes)"
 	@echo "make fuzz       run each fuzzer for FUZZTIME (default 30s)"
-	@echo "make run        make a demo Maildir and talk IMAP to it on this terminal (PREAUTH)"
+	@echo "make run        the whole server on 127.0.0.1:1143 (STARTTLS) and :1993 (IMAPS), account demo/demo"
 	@echo "make install    install binaries under DESTDIR/PREFIX"
 	@echo "make deb        build the Debian packages into $(DEBDIR)/ (see debian/README.source)"
 
-build:
+# build-deps installs the C headers authd's cgo modules need, when missing
+# (as root; otherwise it names them).
+build-deps:
+	@bash scripts/install-build-deps.sh
+
+build: build-deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(PROGS)) $(addprefix ./tools/,$(TOOLS))
 

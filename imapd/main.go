@@ -57,6 +57,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 
 	"kurier/pkg/accountopts"
 	"kurier/pkg/imapsession"
@@ -75,6 +76,11 @@ func main() {
 func run(log *slog.Logger) int {
 	cfg, warnings := imapsession.ConfigFromEnv(os.Getenv)
 	imapsession.LogWarnings(log, warnings)
+	if len(cfg.Ignored) > 0 && os.Getenv("IMAPLOGINTAG") == "" {
+		// Behind imaplogin, tcpd said so once at start-up; in every
+		// session's log it would be noise.
+		log.Warn("configuration", "err", "IMAP_CAPABILITY names capabilities not implemented yet, not advertised: "+strings.Join(cfg.Ignored, " "))
+	}
 
 	opts := imapsession.Options{
 		Config:     cfg,

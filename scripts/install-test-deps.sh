@@ -3,28 +3,30 @@
 # by the project so that a fresh Debian machine (and CI, which runs as root in a
 # fresh clone) passes with nothing done by hand.
 #
-# That is the C headers authd's cgo modules build against (below), and
-# Debian's Courier-IMAP, unpacked into a private directory by fetch-courier.sh
-# (no service is installed or started): the oracle that the differential tests
-# compare Kurier against. Run as an ordinary user without
-# the package lists, the fetch fails; the differential tests then skip, unless
-# CI=true, where they fail rather than pass without their oracle.
+# That is the build's C headers (install-build-deps.sh), the real clients the
+# end-to-end tests drive (curl, openssl s_client, python3's imaplib), and
+# Debian's Courier-IMAP, unpacked into a private directory by
+# fetch-courier.sh (no service is installed or started): the oracle that the
+# differential tests compare Kurier against. Run as an ordinary user without
+# the package lists, what is missing is named and the tests that need it
+# skip, unless CI=true, where they fail rather than pass without it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# authd's cgo modules need libpam's and libcrypt's headers to build (authpam,
-# and crypt(3) for authshadow and userdb hashes). Installed with apt-get only
-# when missing, and only as root; otherwise the missing packages are named.
-missing=()
-[ -e /usr/include/security/pam_appl.h ] || missing+=(libpam0g-dev)
-[ -e /usr/include/crypt.h ] || missing+=(libcrypt-dev)
-if [ ${#missing[@]} -gt 0 ]; then
+bash scripts/install-build-deps.sh || exit 1
+
+clients=()
+command -v curl >/dev/null || clients+=(curl)
+command -v openssl >/dev/null || clients+=(openssl)
+command -v python3 >/dev/null || clients+=(python3)
+if [ ${#clients[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 ||
-			{ apt-get -q update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; } ||
-			{ echo "install-test-deps: cannot install ${missing[*]}" >&2; exit 1; }
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q "${clients[@]}" >&2 ||
+			{ apt-get -q update >&2 && apt-get install -y -q "${clients[@]}" >&2; } ||
+			{ echo "install-test-deps: cannot install ${clients[*]}" >&2; exit 1; }
 	else
-		echo "install-test-deps: missing ${missing[*]} (needed to build authd with cgo); as root: apt-get install ${missing[*]}" >&2
+		echo "install-test-deps: missing ${clients[*]}; the end-to-end tests that use them skip" >&2
 		[ "${CI:-}" = true ] && exit 1
 	fi
 fi

@@ -5,7 +5,18 @@
 // Usage:
 //
 //	tcpd [options] PORT[,PORT…] program [args…]
+//	tcpd --config /etc/courier/imapd [--libexec DIR]
+//	tcpd --config /etc/courier/imapd-ssl [--libexec DIR]
 //	tcpd -pid=FILE -stop | -restart
+//
+// --config builds the command line and the programs' environment from
+// Courier's configuration files as Debian's start scripts (/usr/sbin/imapd
+// and imapd-ssl) do: ADDRESS, PORT, MAXDAEMONS, MAXPERIP, IMAPACCESSFILE,
+// TCPDOPTS, MAILDIRPATH, IMAP_UMASK, PIDFILE (SSLADDRESS, SSLPORT,
+// SSLPIDFILE and implicit TLS for the -ssl file), running DIR/imaplogin
+// DIR/imapd (default /usr/lib/kurier) with every variable of both files and
+// nothing else in the environment; settings Kurier does not implement are
+// logged once with their file and line (pkg/listenconf).
 //
 // Courier's single-dash options: -address= -maxprocs= (40) -maxperip= (4)
 // -maxperc= -warn= -listen= -access= -denymsg= -nodnslookup -noidentlookup
@@ -45,6 +56,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +65,7 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
+	"kurier/pkg/listenconf"
 	"kurier/pkg/tcpd"
 	"kurier/pkg/tlsproxy"
 )
@@ -67,7 +80,23 @@ func main() {
 	if service {
 		os.Exit(serviceMain(log))
 	}
-	o, err := tcpd.ParseArgs(os.Args[1:], os.Getenv)
+	args, getenv := os.Args[1:], os.Getenv
+	var conf *listenconf.Listener
+	if len(args) > 0 && (args[0] == "--config" || args[0] == "-config") {
+		var err error
+		if conf, err = fromConfig(args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		args = conf.Args
+		env := map[string]string{}
+		for _, kv := range conf.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		getenv = func(k string) string { return env[k] }
+	}
+	o, err := tcpd.ParseArgs(args, getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -83,13 +112,56 @@ func main() {
 		}
 		return
 	}
-	if err := run(o, log); err != nil {
+	if conf != nil {
+		for _, w := range conf.Warnings {
+			log.Warn(w)
+		}
+		if conf.Umask >= 0 {
+			syscall.Umask(conf.Umask)
+		}
+		// Courier's start script writes the pid file; tcpd does when its
+		// directory is there (/run/courier, made by the package's
+		// tmpfiles.d), so that `tcpd -pid=FILE -restart` can signal it.
+		if conf.PIDFile != "" {
+			if fi, err := os.Stat(filepath.Dir(conf.PIDFile)); err == nil && fi.IsDir() {
+				o.PidFile = conf.PIDFile
+			} else {
+				log.Info("no pid file: its directory is missing", "file", conf.PIDFile)
+			}
+		}
+	}
+	if err := run(o, log, conf); err != nil {
 		log.Error("fatal", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(o tcpd.Options, log *slog.Logger) error {
+// fromConfig reads `--config FILE [--libexec DIR]`: the listener Debian's
+// start script would build from /etc/courier/imapd (port 143, STARTTLS) or
+// imapd-ssl (993), its programs in DIR (default /usr/lib/kurier).
+func fromConfig(args []string) (*listenconf.Listener, error) {
+	usage := errors.New("usage: tcpd --config /etc/courier/imapd[-ssl] [--libexec DIR]")
+	if len(args) == 0 {
+		return nil, usage
+	}
+	file, libexec := args[0], defaultLibexec
+	switch rest := args[1:]; {
+	case len(rest) == 0:
+	case len(rest) == 2 && (rest[0] == "--libexec" || rest[0] == "-libexec"):
+		libexec = rest[1]
+	default:
+		return nil, usage
+	}
+	return listenconf.ForFile(file, listenconf.Programs{
+		Imaplogin: filepath.Join(libexec, "imaplogin"),
+		Imapd:     filepath.Join(libexec, "imapd"),
+	})
+}
+
+// defaultLibexec is where the Debian package installs imaplogin and imapd.
+const defaultLibexec = "/usr/lib/kurier"
+
+func run(o tcpd.Options, log *slog.Logger, conf *listenconf.Listener) error {
 	for _, n := range o.Notes {
 		log.Info(n)
 	}
@@ -121,6 +193,11 @@ func run(o tcpd.Options, log *slog.Logger) error {
 		}
 	}
 	env := programEnv()
+	if conf != nil {
+		// As under Courier's start script (env -i): the configuration
+		// files' variables only, plus what systemd gave tcpd itself.
+		env = conf.Env
+	}
 	srv := &tcpd.Server{Opts: o, Log: log, Env: env}
 	if err := srv.LoadAccess(); err != nil {
 		return err

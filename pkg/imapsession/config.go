@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"kurier/pkg/capability"
 	"kurier/pkg/quota"
 )
 
@@ -19,7 +20,8 @@ type Config struct {
 	// implements.
 	Capabilities []string
 	// Ignored lists capabilities named in IMAP_CAPABILITY that Kurier
-	// does not implement yet (logged once at start-up).
+	// does not implement yet. tcpd --config reports them once at start-up;
+	// imapd run from a shell reports them itself.
 	Ignored []string
 
 	Keywords     bool          // IMAP_KEYWORDS non-zero
@@ -52,20 +54,6 @@ type PurgeRule struct {
 // no explicit limit (its ulimit -v bounds it); 64 MiB holds any message a
 // mail system accepts today.
 const DefaultAppendLimit = 64 << 20
-
-// implemented lists the capabilities Kurier's imapd implements, in the
-// order they are advertised when IMAP_CAPABILITY names them. Capabilities
-// that Kurier always offers (Courier adds ENABLE UTF8=ACCEPT
-// unconditionally, spec §4.1 step 8) are in always.
-var implemented = map[string]bool{
-	"IMAP4REV1": true, "UIDPLUS": true, "CHILDREN": true, "NAMESPACE": true, "IDLE": true,
-}
-
-// always are advertised whatever IMAP_CAPABILITY says: Courier adds ENABLE
-// UTF8=ACCEPT itself; the others are extensions Kurier implements that
-// every client benefits from and no Courier admin turns off.
-var always = []string{"ENABLE", "UTF8=ACCEPT", "LITERAL+", "MOVE", "UNSELECT", "SPECIAL-USE", "LIST-EXTENDED",
-	"ESEARCH", "LIST-STATUS", "STATUS=SIZE", "BINARY", "ID"}
 
 // ConfigFromEnv reads the configuration from getenv (os.Getenv in imapd).
 // Problems that Courier would silently ignore are returned as warnings to
@@ -122,24 +110,20 @@ func ConfigFromEnv(getenv func(string) string) (*Config, []string) {
 	}
 	add("IMAP4rev1")
 	for _, cp := range strings.Fields(base) {
-		up := strings.ToUpper(cp)
 		switch {
-		case implemented[up]:
+		case capability.Implemented(cp):
 			add(cp)
-		case strings.HasPrefix(up, "AUTH=") || up == "STARTTLS" || up == "LOGINDISABLED":
+		case capability.PreLogin(cp):
 			// Pre-login capabilities: meaningless after login, as in
 			// Courier (IMAP_STARTTLS is forced off in imapd).
 		default:
 			c.Ignored = append(c.Ignored, cp)
 		}
 	}
-	for _, cp := range always {
+	for _, cp := range capability.Always {
 		add(cp)
 	}
 	add(fmt.Sprintf("APPENDLIMIT=%d", c.AppendLimit))
-	if len(c.Ignored) > 0 {
-		warn = append(warn, fmt.Sprintf("IMAP_CAPABILITY names capabilities not implemented yet, not advertised: %s", strings.Join(c.Ignored, " ")))
-	}
 	return c, warn
 }
 

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kurier/pkg/capability"
 	"kurier/pkg/courierconf"
 )
 
@@ -55,13 +56,30 @@ type Listener struct {
 // false) or implicit-TLS (ssl true) listener. A missing imapd-ssl is allowed
 // for the plain listener (STARTTLS is then off); the TLS listener needs it.
 func Load(confdir string, ssl bool, progs Programs) (*Listener, error) {
+	return LoadFiles(filepath.Join(confdir, "imapd"), filepath.Join(confdir, "imapd-ssl"), ssl, progs)
+}
+
+// ForFile is Load for `tcpd --config FILE`: a FILE whose name ends in
+// "-ssl" is the implicit-TLS listener's (with imapd beside it), any other
+// the plain one's (with imapd-ssl beside it).
+func ForFile(file string, progs Programs) (*Listener, error) {
+	dir := filepath.Dir(file)
+	if strings.HasSuffix(filepath.Base(file), "-ssl") {
+		return LoadFiles(filepath.Join(dir, "imapd"), file, true, progs)
+	}
+	return LoadFiles(file, filepath.Join(dir, "imapd-ssl"), false, progs)
+}
+
+// LoadFiles is Load with the two files named.
+func LoadFiles(imapdPath, sslPath string, ssl bool, progs Programs) (*Listener, error) {
+	confdir := filepath.Dir(imapdPath)
 	empty := func(string) (string, bool) { return "", false } // env -i
-	imapd, err := courierconf.Load(filepath.Join(confdir, "imapd"), empty)
+	imapd, err := courierconf.Load(imapdPath, empty)
 	if err != nil {
 		return nil, fmt.Errorf("listenconf: %w", err)
 	}
 	files := []*courierconf.File{imapd}
-	sslFile, err := courierconf.Load(filepath.Join(confdir, "imapd-ssl"), imapd.Lookup)
+	sslFile, err := courierconf.Load(sslPath, imapd.Lookup)
 	switch {
 	case err == nil:
 		files = append(files, sslFile)
@@ -204,6 +222,15 @@ type setting struct {
 
 var implemented = setting{}
 
+// capabilities reports what IMAP_CAPABILITY asks for that imapd does not
+// offer yet, once here rather than in every session's log.
+var capabilities = setting{effect: func(v string) string {
+	if m := capability.Missing(v); len(m) > 0 {
+		return " names capabilities Kurier does not implement yet; not advertised: " + strings.Join(m, " ")
+	}
+	return ""
+}}
+
 // unlessOff reports a feature Kurier lacks when the value turns it on.
 func unlessOff(what string) setting {
 	return setting{effect: func(v string) string {
@@ -237,7 +264,7 @@ var settings = map[string]setting{
 	// couriertls (tcpd's TLS service).
 	"LOGGEROPTS": implemented, "SSLLOGGEROPTS": implemented, "COURIERTLS": implemented,
 	// imaplogin / imapd.
-	"IMAP_CAPABILITY": implemented, "IMAP_CAPABILITY_TLS": implemented,
+	"IMAP_CAPABILITY": capabilities, "IMAP_CAPABILITY_TLS": capabilities,
 	"IMAP_CAPABILITY_ORIG": implemented, "IMAP_CAPABILITY_TLS_ORIG": implemented, // webadmin's copies
 	"IMAP_KEYWORDS": implemented, "IMAP_IDLE_TIMEOUT": implemented, "IMAP_MAILBOX_SANITY_CHECK": implemented,
 	"IMAP_USELOCKS": implemented, "IMAP_TRASHFOLDERNAME": implemented, "IMAP_EMPTYTRASH": implemented,

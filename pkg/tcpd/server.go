@@ -14,10 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"kurier/pkg/accessfile"
 	"kurier/pkg/proxyproto"
 	"kurier/pkg/tlsproxy"
+
+	"golang.org/x/sys/unix"
 )
 
 // Defaults for Server's timeouts.
@@ -238,7 +239,13 @@ func (s *Server) handle(fd int, sa unix.Sockaddr) {
 		if s.Opts.TLS {
 			info, err := tlsproxy.StartTLS(ctrl, file, s.HandshakeTimeout)
 			if err != nil {
-				s.Log.Warn("tls handshake failed", "ip", ip, "port", c.remote.Port(), "err", err)
+				// A client that connects and leaves without a word (a
+				// port probe, a health check) is not worth a warning.
+				level := slog.LevelWarn
+				if strings.HasSuffix(err.Error(), ": EOF") {
+					level = slog.LevelInfo
+				}
+				s.Log.Log(context.Background(), level, "tls handshake failed", "ip", ip, "port", c.remote.Port(), "err", err)
 				return
 			}
 			env = append(env, "IMAP_TLS=1")

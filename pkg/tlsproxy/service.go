@@ -171,7 +171,11 @@ func (s *Service) session(ctrl *net.UnixConn) {
 	err = tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
-		s.log().Warn("tls handshake failed", "ip", ip, "err", err, "dur", time.Since(start).Round(time.Millisecond))
+		level := slog.LevelWarn
+		if errors.Is(err, io.EOF) {
+			level = slog.LevelInfo // a port probe or health check: not worth a warning
+		}
+		s.log().Log(context.Background(), level, "tls handshake failed", "ip", ip, "err", err, "dur", time.Since(start).Round(time.Millisecond))
 		s.reply(rc, TypeError, map[string]string{"err": sanitizeEnv(err.Error())})
 		return
 	}
