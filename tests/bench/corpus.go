@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,19 +43,29 @@ const (
 const corpusHost = "bench.example"
 
 // corpusFormat is bumped whenever the generator's output changes, so that a
-// stale cache is not reused.
-const corpusFormat = 2
+// stale cache is not reused. Format 3: message files are 0644 (Dovecot reads
+// its hard links as an unprivileged user) and keywordFile lists the keywords.
+const corpusFormat = 3
 
-// CorpusDir is where Generate caches the corpus of n messages from seed.
-func CorpusDir(n int, seed uint64) string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kurier-bench-corpus-%d-%d-v%d", n, seed, corpusFormat))
+// keywordFile, in Corpus.Dir beside Maildir, holds one line per keyworded
+// message: its file name's base (before ":2,") and its keywords, separated
+// by spaces. NewHome(…, DovecotLayout) turns it into Dovecot's format.
+const keywordFile = "keywords.txt"
+
+// CorpusDir is where Generate caches the corpus of n messages from seed
+// under parent ("" for os.TempDir()).
+func CorpusDir(parent string, n int, seed uint64) string {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	return filepath.Join(parent, fmt.Sprintf("kurier-bench-corpus-%d-%d-v%d", n, seed, corpusFormat))
 }
 
 // Generate returns the corpus of n messages made from seed, writing it into
-// CorpusDir(n, seed) the first time. The cache is complete once its
+// CorpusDir(parent, n, seed) the first time. The cache is complete once its
 // "complete" file exists; an incomplete one is removed and rebuilt.
-func Generate(n int, seed uint64) (*Corpus, error) {
-	dir := CorpusDir(n, seed)
+func Generate(parent string, n int, seed uint64) (*Corpus, error) {
+	dir := CorpusDir(parent, n, seed)
 	c := &Corpus{N: n, Seed: seed, Dir: dir, Keyworded: n / 2}
 	if data, err := os.ReadFile(filepath.Join(dir, "complete")); err == nil {
 		if _, err := fmt.Sscan(string(data), &c.Bytes); err == nil {
@@ -90,7 +102,7 @@ func (c *Corpus) write(home string) error {
 	for i := range c.N {
 		m := g.message(i)
 		name := filepath.Join(md, "cur", m.name)
-		if err := os.WriteFile(name, m.data, 0o600); err != nil {
+		if err := os.WriteFile(name, m.data, 0o644); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 		if err := os.Chtimes(name, m.date, m.date); err != nil {
@@ -105,6 +117,13 @@ func (c *Corpus) write(home string) error {
 	st := keywords.Open(md, maildir.NewNamer(corpusHost))
 	if err := st.Set(kw); err != nil {
 		return fmt.Errorf("bench: keywords: %w", err)
+	}
+	var list strings.Builder
+	for _, base := range slices.Sorted(maps.Keys(kw)) {
+		list.WriteString(base + " " + strings.Join(kw[base], " ") + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(home, keywordFile), []byte(list.String()), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	return nil
 }
@@ -358,11 +377,90 @@ func SmallMessages(n int, seed uint64) [][]byte {
 	return out
 }
 
+// Layout is how a home's Maildir stores keywords.
+type Layout int
+
+const (
+	// CourierLayout keeps the corpus as generated: keywords in
+	// courierimapkeywords/ (Courier and Kurier).
+	CourierLayout Layout = iota
+	// DovecotLayout stores the same keywords as Dovecot does: letters a–z
+	// after the flags in the file names, their names in dovecot-keywords.
+	DovecotLayout
+)
+
 // NewHome makes a private copy of the corpus for one server under parent:
 // a new home directory whose Maildir hard-links the cached message files
-// (neither server changes a message file in place; renames and unlinks
-// only touch the copy's directory entries) and copies everything else.
-func (c *Corpus) NewHome(parent string) (string, error) {
+// (no server changes a message file in place; renames and unlinks only
+// touch the copy's directory entries) and copies everything else. With
+// DovecotLayout the keywords are converted (see Layout).
+func (c *Corpus) NewHome(parent string, layout Layout) (string, error) {
+	home, err := c.newHome(parent)
+	if err != nil || layout == CourierLayout {
+		return home, err
+	}
+	if err := c.toDovecot(filepath.Join(home, "Maildir")); err != nil {
+		os.RemoveAll(home)
+		return "", err
+	}
+	return home, nil
+}
+
+// toDovecot replaces courierimapkeywords/ in md by Dovecot's keyword
+// letters: keywordPool[i] is letter 'a'+i, listed in dovecot-keywords as
+// "i name" lines.
+func (c *Corpus) toDovecot(md string) error {
+	data, err := os.ReadFile(filepath.Join(c.Dir, keywordFile))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	letter := map[string]byte{}
+	var list strings.Builder
+	for i, k := range keywordPool {
+		letter[k] = byte('a' + i)
+		fmt.Fprintf(&list, "%d %s\n", i, k)
+	}
+	kw := map[string][]byte{}
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		for _, k := range f[1:] {
+			l, ok := letter[k]
+			if !ok {
+				return fmt.Errorf("bench: %s: keyword %q not in the pool", keywordFile, k)
+			}
+			kw[f[0]] = append(kw[f[0]], l)
+		}
+	}
+	cur := filepath.Join(md, "cur")
+	ents, err := os.ReadDir(cur)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	for _, e := range ents {
+		base, flags, _ := strings.Cut(e.Name(), ":2,")
+		letters, ok := kw[base]
+		if !ok {
+			continue
+		}
+		all := []byte(flags + string(letters))
+		slices.Sort(all)
+		if err := os.Rename(filepath.Join(cur, e.Name()), filepath.Join(cur, base+":2,"+string(all))); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(md, "courierimapkeywords")); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(md, "dovecot-keywords"), []byte(list.String()), 0o600); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+func (c *Corpus) newHome(parent string) (string, error) {
 	home, err := os.MkdirTemp(parent, "home-")
 	if err != nil {
 		return "", fmt.Errorf("bench: %w", err)

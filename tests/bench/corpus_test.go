@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,14 +18,13 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 }
 
-// TestNewHome generates a tiny corpus and copies it.
+// TestNewHome generates a tiny corpus and copies it in both layouts.
 func TestNewHome(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
-	c, err := Generate(200, 3)
+	c, err := Generate(t.TempDir(), 200, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	home, err := c.NewHome(t.TempDir())
+	home, err := c.NewHome(t.TempDir(), CourierLayout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,5 +34,39 @@ func TestNewHome(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, "Maildir", "courierimapkeywords", ":list")); err != nil {
 		t.Fatal(err)
+	}
+
+	home, err = c.NewHome(t.TempDir(), DovecotLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := filepath.Join(home, "Maildir")
+	if _, err := os.Stat(filepath.Join(md, "courierimapkeywords")); !os.IsNotExist(err) {
+		t.Errorf("courierimapkeywords left in the Dovecot layout: %v", err)
+	}
+	list, err := os.ReadFile(filepath.Join(md, "dovecot-keywords"))
+	if err != nil || !strings.HasPrefix(string(list), "0 $Label1\n1 $Label2\n") {
+		t.Fatalf("dovecot-keywords %q, %v", list, err)
+	}
+	cur, err = os.ReadDir(filepath.Join(md, "cur"))
+	if err != nil || len(cur) != 200 {
+		t.Fatalf("cur: %d entries, %v", len(cur), err)
+	}
+	// The first Keyworded messages all carry keywords: letters after the
+	// flags, in order.
+	keyworded := 0
+	for _, e := range cur {
+		_, flags, _ := strings.Cut(e.Name(), ":2,")
+		if strings.ContainsAny(flags, "abcdefghij") {
+			keyworded++
+		}
+		for i := 1; i < len(flags); i++ {
+			if flags[i-1] >= flags[i] {
+				t.Fatalf("%s: flags not sorted", e.Name())
+			}
+		}
+	}
+	if keyworded < c.Keyworded {
+		t.Errorf("%d messages with keyword letters, want at least %d", keyworded, c.Keyworded)
 	}
 }

@@ -316,6 +316,126 @@ func (s *Server) PeakRSS() (int64, error) {
 	return 0, errors.New("bench: no VmHWM in /proc status")
 }
 
+// CPUTime returns the user plus system CPU time the process has used so
+// far, from /proc/PID/stat (in clock ticks of 10 ms: USER_HZ is 100 on
+// every Linux architecture Kurier targets), 0 for an in-process server.
+func (s *Server) CPUTime() (time.Duration, error) {
+	if s.cmd == nil {
+		return 0, nil
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(data))
+}
+
+// userHZ is the unit of the times in /proc/PID/stat; maxTicks (about 348
+// years) keeps the sum of two times from overflowing a Duration.
+const (
+	userHZ   = 100
+	maxTicks = 1 << 40
+)
+
+// parseStatCPU returns utime+stime from the content of /proc/PID/stat,
+// whose second field (the command name, in parentheses) may itself hold
+// spaces and parentheses: fields are counted after its last ")".
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("bench: /proc stat: no command name")
+	}
+	// After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt
+	// cminflt majflt cmajflt utime(14) stime(15).
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bench: /proc stat: %d fields after the name", len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > maxTicks {
+			return 0, fmt.Errorf("bench: /proc stat: bad time %q", v)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
+// IdleLatency enters IDLE, then n times calls deliver and measures the
+// time until the server announces the new message count ("* k EXISTS"
+// with k above the last one seen), then ends IDLE with DONE. Each wait is
+// bounded by timeout.
+func (s *Server) IdleLatency(n int, timeout time.Duration, deliver func(i int) error) ([]time.Duration, error) {
+	tag := s.nextTag()
+	if _, err := s.in.WriteString(tag + " IDLE\r\n"); err != nil {
+		return nil, fmt.Errorf("bench: %s: IDLE: %w", s.Name, err)
+	}
+	s.out.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		line, err := s.readLine(nil)
+		if err != nil {
+			return nil, s.fail("IDLE", err)
+		}
+		if len(line) > 0 && line[0] == '+' {
+			break
+		}
+		if bytes.HasPrefix(line, []byte(tag+" ")) {
+			return nil, fmt.Errorf("bench: %s: IDLE refused: %s", s.Name, line)
+		}
+	}
+	var lat []time.Duration
+	last := int64(-1)
+	for i := range n {
+		start := time.Now()
+		if err := deliver(i); err != nil {
+			return lat, err
+		}
+		s.out.SetReadDeadline(start.Add(timeout))
+		for {
+			line, err := s.readLine(nil)
+			if err != nil {
+				return lat, s.fail(fmt.Sprintf("IDLE (delivery %d)", i+1), err)
+			}
+			if k, ok := existsCount(line); ok && k > last {
+				last = k
+				break
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	if _, err := s.in.WriteString("DONE\r\n"); err != nil {
+		return lat, fmt.Errorf("bench: %s: DONE: %w", s.Name, err)
+	}
+	_, err := s.wait(tag, "IDLE", false)
+	return lat, err
+}
+
+// existsCount parses "* k EXISTS".
+func existsCount(line []byte) (int64, bool) {
+	f := strings.Fields(string(line))
+	if len(f) != 3 || f[0] != "*" || !strings.EqualFold(f[2], "EXISTS") {
+		return 0, false
+	}
+	k, err := strconv.ParseInt(f[1], 10, 64)
+	return k, err == nil && k >= 0
+}
+
+// Capabilities returns the capabilities the server announces (from
+// CAPABILITY), upper-cased.
+func (s *Server) Capabilities() (map[string]bool, error) {
+	r, err := s.Collect("CAPABILITY")
+	caps := map[string]bool{}
+	for _, l := range r.Lines {
+		if rest, ok := strings.CutPrefix(l, "* CAPABILITY "); ok {
+			for _, c := range strings.Fields(rest) {
+				caps[strings.ToUpper(c)] = true
+			}
+		}
+	}
+	return caps, err
+}
+
 // Logout sends LOGOUT and waits for the process to exit, killing it if it
 // does not.
 func (s *Server) Logout() error {
