@@ -11,8 +11,6 @@ import (
 	"time"
 )
 
-// seed is the corpus seed of every run.
-const seed = 1
 
 // Corpus sizes of the sets: make bench runs quickSizes, make bench-full
 // adds largeSize; the scenarios that change or search a folder run on
