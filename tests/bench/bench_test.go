@@ -11,7 +11,6 @@ import (
 	"time"
 )
 
-
 // Corpus sizes of the sets: make bench runs quickSizes, make bench-full
 // adds largeSize; the scenarios that change or search a folder run on
 // workSize.
