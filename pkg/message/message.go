@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Limits on what the parser keeps of one message. A message beyond them is
@@ -191,23 +192,30 @@ func (t taggedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// countBufs are countLF's read buffers.
+var countBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // countLF sets m.lfTotal.
 func (m *Message) countLF() error {
 	if m.lfTotal >= 0 {
 		return nil
 	}
-	if ok, err := m.load(m.limit); err != nil {
-		return err
-	} else if ok {
+	if m.buf != nil {
 		m.lfTotal = int64(bytes.Count(m.buf, lf))
 		return nil
 	}
+	// Counting needs every byte but keeps none: stream the file through a
+	// shared buffer rather than loading it, so that FETCH RFC822.SIZE over
+	// a folder of large messages neither allocates their total size nor
+	// holds the largest in memory.
 	end, err := m.contentEnd()
 	if err != nil {
 		return err
 	}
 	r := m.reader(0, end)
-	buf := make([]byte, 256<<10)
+	bp := countBufs.Get().(*[]byte)
+	defer countBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		k, err := r.Read(buf)
