@@ -53,6 +53,9 @@ func (s *session) idle(cmd *imapwire.Command) error {
 			}
 			return ok("IDLE completed")
 		case <-changes:
+			if s.sel.watcher.Settle() == s.sel.seen {
+				continue // only this session's own earlier changes
+			}
 			if err := s.rescan(); err != nil {
 				continue
 			}

@@ -38,12 +38,24 @@ func (s *session) selectCmd(cmd *imapwire.Command) error {
 		return err
 	}
 	readOnly := cmd.Name == "EXAMINE"
-	f, err := mailbox.Open(s.opts.Maildir, name, s.mailboxOptions(readOnly))
+	dir, err := s.opts.Maildir.OpenDir(name)
 	if err != nil {
 		return s.openError(name, err)
 	}
+	// The watcher starts before the first scan, so that a change made
+	// between the two is not missed; the scan's own moves from new/ to
+	// cur/ are expected and do not count.
+	w := watch.New(watchDirs(dir), s.cfg.IdleInterval)
+	opts := s.mailboxOptions(readOnly)
+	opts.OwnChange = w.Expect
+	seen := w.Sync()
+	f, err := mailbox.Open(s.opts.Maildir, name, opts)
+	if err != nil {
+		w.Close()
+		return s.openError(name, err)
+	}
 	sel := newSelected(f, name, readOnly)
-	sel.watcher = watch.New(watchDirs(f.Dir), s.cfg.IdleInterval)
+	sel.watcher, sel.seen = w, seen
 	sel.keywords = slices.Clone(f.Keywords())
 	s.sel, s.state = sel, stateSelected
 
@@ -111,26 +123,40 @@ func (s *session) openError(name string, err error) error {
 }
 
 // rescan brings the selected folder up to date; its changes are reported
-// by sendUpdates.
+// by sendUpdates. The watcher's generation is taken before the scan reads
+// the disk: a change made during or after the scan moves it on, so the
+// next check rescans; the scan's own moves do not.
 func (s *session) rescan() error {
+	seen := s.sel.watcher.Sync()
 	ch, err := s.sel.f.Rescan()
+	s.sel.watcher.Settle()
 	if err != nil {
 		s.log.Error("rescan failed", "mailbox", s.sel.name, "err", err)
 		return err
 	}
+	s.sel.seen = seen
 	s.sel.absorb(ch)
 	return nil
 }
 
-// sendUpdates reports what changed in the selected folder: it rescans if
-// the watcher saw something, then writes the untagged responses.
-func (s *session) sendUpdates(expungeOK bool) {
+// changedElsewhere reports whether anything but this session's own changes
+// happened in the selected folder since the last scan. It reads the events
+// queued so far, so a change completed before the call is never missed.
+func (s *session) changedElsewhere() bool {
 	select {
-	case <-s.sel.watcher.C:
+	case <-s.sel.watcher.C: // folded into the generation
+	default:
+	}
+	return s.sel.watcher.Settle() != s.sel.seen
+}
+
+// sendUpdates reports what changed in the selected folder: it rescans if
+// someone else changed it, then writes the untagged responses.
+func (s *session) sendUpdates(expungeOK bool) {
+	if s.changedElsewhere() {
 		if err := s.rescan(); err != nil {
 			return
 		}
-	default:
 	}
 	s.writeUpdates(s.sel.flush(expungeOK))
 }

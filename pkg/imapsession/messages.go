@@ -241,8 +241,10 @@ func (s *session) copyCmd(cmd *imapwire.Command) error {
 	if err != nil {
 		return noCode("TRYCREATE", textNoMailbox)
 	}
-	dst, err := mailbox.OpenTarget(s.opts.Maildir, dstName, s.mailboxOptions(false))
-	if err != nil {
+	var dst *mailbox.Target
+	if dstName == s.sel.name && !s.sel.readOnly {
+		dst = s.sel.f.Target() // see appendCmd
+	} else if dst, err = mailbox.OpenTarget(s.opts.Maildir, dstName, s.mailboxOptions(false)); err != nil {
 		if errors.Is(err, maildir.ErrNotFound) {
 			return noCode("TRYCREATE", textNoMailbox)
 		}
@@ -265,6 +267,13 @@ func (s *session) copyCmd(cmd *imapwire.Command) error {
 			return no(textOverQuota)
 		}
 		return err
+	}
+	if dstName == s.sel.name && s.sel.f.ByUID(dstUIDs[len(dstUIDs)-1]) == nil {
+		// The copies' own events do not wake the watcher: the Folder
+		// must learn of them here (see appendCmd).
+		if err := s.rescan(); err != nil {
+			return err
+		}
 	}
 	var srcSet, dstSet imap.UIDSet
 	for i, m := range msgs {
@@ -432,8 +441,13 @@ func (s *session) appendCmd(cmd *imapwire.Command) error {
 		msgs = append(msgs, nm)
 		args = args[1:]
 	}
-	dst, err := s.openTarget(name)
-	if err != nil {
+	toSelected := s.sel != nil && s.sel.name == name
+	var dst *mailbox.Target
+	if toSelected && !s.sel.readOnly {
+		// The selected Folder takes the new messages in without a
+		// rescan when nobody else numbered messages meanwhile.
+		dst = s.sel.f.Target()
+	} else if dst, err = s.openTarget(name); err != nil {
 		return err
 	}
 	validity, uids, err := dst.Append(msgs)
@@ -443,7 +457,7 @@ func (s *session) appendCmd(cmd *imapwire.Command) error {
 		}
 		return err
 	}
-	if s.sel != nil && s.sel.name == name {
+	if toSelected && (len(uids) == 0 || s.sel.f.ByUID(uids[len(uids)-1]) == nil) {
 		if err := s.rescan(); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package imapsession
 
 import (
+	"cmp"
 	"slices"
 
 	"kurier/pkg/keywords"
@@ -18,6 +19,10 @@ type selected struct {
 	name     string // IMAP name, UTF-8
 	readOnly bool
 	watcher  *watch.Watcher
+	// seen is the watcher's generation taken just before the last scan:
+	// while it has not moved, the Folder matches the disk but for this
+	// session's own changes, which the Folder already holds.
+	seen uint64
 
 	uids  []uint32                    // sequence number - 1 → UID, ascending
 	known map[uint32]*mailbox.Message // every UID in uids
@@ -121,15 +126,22 @@ func (s *selected) flush(allowExpunge bool) []update {
 		// In ascending order, each number as it is after the previous
 		// expunges (Courier's order; both are valid), then the new
 		// count, as Courier sends it.
+		// The k-th removal (from 0) of a message at index i is reported
+		// as i+1-k; the numbering is then compacted in one pass rather
+		// than one slice move per message (EXPUNGE of thousands).
+		removed := 0
 		for _, uid := range gone {
 			seq := s.seqOf(uid)
 			if seq == 0 {
 				continue
 			}
-			out = append(out, update{kind: updExpunge, seq: seq})
-			s.uids = slices.Delete(s.uids, seq-1, seq)
+			out = append(out, update{kind: updExpunge, seq: seq - removed})
+			removed++
 			delete(s.known, uid)
 			delete(s.dirty, uid)
+		}
+		if removed > 0 {
+			s.uids = slices.DeleteFunc(s.uids, func(uid uint32) bool { return s.gone[uid] })
 		}
 		clear(s.gone)
 		if len(out) > 0 {
@@ -142,12 +154,14 @@ func (s *selected) flush(allowExpunge bool) []update {
 	if n := len(s.uids); n > 0 {
 		last = s.uids[n-1]
 	}
-	for _, m := range s.f.Messages() {
-		if m.UID > last {
-			s.uids = append(s.uids, m.UID)
-			s.known[m.UID] = m
-			added++
-		}
+	// The Folder is in ascending UID order: only its tail can be new, and
+	// finding it must not cost a walk of a large folder at every command.
+	msgs := s.f.Messages()
+	first, _ := slices.BinarySearchFunc(msgs, last+1, func(m *mailbox.Message, uid uint32) int { return cmp.Compare(m.UID, uid) })
+	for _, m := range msgs[first:] {
+		s.uids = append(s.uids, m.UID)
+		s.known[m.UID] = m
+		added++
 	}
 	if added > 0 {
 		if n := len(out); n >= 2 && out[n-1].kind == updRecent {

@@ -50,6 +50,18 @@ type Options struct {
 	Quota    *QuotaConfig     // nil: maildirsize is left alone
 	Now      func() time.Time // nil: time.Now
 	Log      *slog.Logger     // nil: discard
+	// OwnChange, when set, is called with a directory (new/ or cur/ of
+	// the folder) and an entry name just before this Folder creates,
+	// renames (both ends) or removes that entry, so that a watcher can
+	// tell the session's own changes from everyone else's (watch.Expect).
+	OwnChange func(dir, name string)
+}
+
+// own announces an entry this Folder is about to change.
+func (o *Options) own(dir, name string) {
+	if o.OwnChange != nil {
+		o.OwnChange(dir, name)
+	}
 }
 
 // Message is one message of a folder.
@@ -274,6 +286,8 @@ func (f *Folder) scan() (Changes, error) {
 			if !strings.Contains(n, ":") {
 				dst = n + ":2,"
 			}
+			f.opts.own(newDir, n)
+			f.opts.own(curDir, dst)
 			err := os.Rename(filepath.Join(newDir, n), filepath.Join(curDir, dst))
 			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) { // another session took it
@@ -319,6 +333,7 @@ func (f *Folder) scan() (Changes, error) {
 		cur[base] = m
 	}
 	changed := fresh
+	nextBefore := db.NextUID
 	entries := make([]uiddb.Entry, 0, len(cur))
 	for _, e := range db.Entries {
 		if m := cur[e.Base]; m != nil && m.UID == 0 {
@@ -353,7 +368,14 @@ func (f *Folder) scan() (Changes, error) {
 	}
 	db.Entries = entries
 	if changed {
-		if err := uiddb.Write(f.opts.Namer, f.Dir, db); err != nil {
+		// The fsync matters only when a power loss could give a UID
+		// already reported to a client to another message: when this
+		// write hands out UIDs under an existing UIDVALIDITY. A first
+		// database (or a rebuilt one) lost in a crash is rebuilt with a
+		// new UIDVALIDITY; a write that only prunes is redone by the
+		// next scan (uiddb.WriteSync).
+		durable := !fresh && db.NextUID != nextBefore
+		if err := uiddb.WriteSync(f.opts.Namer, f.Dir, db, durable); err != nil {
 			if !f.opts.ReadOnly {
 				return Changes{}, fmt.Errorf("mailbox: %w", err)
 			}

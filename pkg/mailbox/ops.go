@@ -28,6 +28,9 @@ type Target struct {
 	root     string
 	opts     Options
 	keywords keywordStore
+	// folder is the open Folder this Target delivers into, if any: it
+	// learns of the new messages without a rescan (see noteDelivered).
+	folder *Folder
 }
 
 // OpenTarget opens the folder name of m for delivery.
@@ -45,7 +48,7 @@ func OpenTarget(m maildir.Maildir, name string, opts Options) (*Target, error) {
 // Target returns the folder itself as a delivery target (APPEND or COPY to
 // the selected folder).
 func (f *Folder) Target() *Target {
-	return &Target{Name: f.Name, Dir: f.Dir, root: f.root, opts: f.opts, keywords: f.keywords}
+	return &Target{Name: f.Name, Dir: f.Dir, root: f.root, opts: f.opts, keywords: f.keywords, folder: f}
 }
 
 // NewMessage is one message for Append.
@@ -161,7 +164,11 @@ func (t *Target) commit(pend []*maildir.Pending, flags []maildir.Flag, kws [][]s
 			return err
 		}
 		changes := map[string][]string{}
+		before := db.NextUID
+		names := make([]string, len(pend))
 		for i, p := range pend {
+			names[i] = maildir.FileName(p.Base, flags[i], "")
+			t.opts.own(filepath.Join(t.Dir, maildir.Cur), names[i])
 			if _, err := p.Commit(flags[i]); err != nil {
 				abortAll(pend[i:])
 				// The messages committed so far are in cur/: record them
@@ -188,6 +195,10 @@ func (t *Target) commit(pend []*maildir.Pending, flags []maildir.Flag, kws [][]s
 			if err := t.keywords.Set(changes); err != nil {
 				return err
 			}
+			return nil // keywords get their stored spelling from a scan
+		}
+		if t.folder != nil {
+			t.folder.noteDelivered(db.UIDValidity, before, pend, names, flags, uids)
 		}
 		return nil
 	})
@@ -196,6 +207,32 @@ func (t *Target) commit(pend []*maildir.Pending, flags []maildir.Flag, kws [][]s
 	}
 	q.add(total, counted)
 	return validity, uids, nil
+}
+
+// noteDelivered adds messages this session just delivered into the Folder
+// itself, sparing the caller a rescan of the whole folder — but only when
+// the Folder was up to date with the UID database as the delivery found it
+// (same UIDVALIDITY, NextUID unchanged since the last scan): then no other
+// message got a UID in between, and the new ones follow the Folder's last
+// message in UID order. Otherwise the Folder is left alone and the caller
+// rescans (ByUID tells it which). Other sessions' changes that do not
+// assign UIDs (flags, expunges) are the watcher's business, as always.
+func (f *Folder) noteDelivered(validity, before uint32, pend []*maildir.Pending, names []string, flags []maildir.Flag, uids []uint32) {
+	if validity != f.validity || before != f.nextUID {
+		return
+	}
+	for _, p := range pend {
+		if _, dup := f.byBase[p.Base]; dup {
+			return // cannot happen with unique names; let a scan decide
+		}
+	}
+	for i, p := range pend {
+		m := &Message{UID: uids[i], Base: p.Base, size: p.Size}
+		m.setFile(names[i])
+		f.msgs = append(f.msgs, m)
+		f.byBase[p.Base] = m
+	}
+	f.nextUID = uids[len(uids)-1] + 1
 }
 
 func entriesFor(pend []*maildir.Pending, uids []uint32) []uiddb.Entry {
@@ -347,6 +384,8 @@ func (f *Folder) renameFlags(m *Message, flags maildir.Flag) (ok bool, err error
 	}
 	name := maildir.FileName(m.Base, flags, m.unknown)
 	cur := filepath.Join(f.Dir, maildir.Cur)
+	f.opts.own(cur, m.File)
+	f.opts.own(cur, name)
 	if err := os.Rename(filepath.Join(cur, m.File), filepath.Join(cur, name)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
@@ -367,6 +406,7 @@ func (f *Folder) Expunge(msgs []*Message) ([]uint32, error) {
 	freedN := 0
 	for _, m := range msgs {
 		size, _ := m.Size(f)
+		f.opts.own(filepath.Join(f.Dir, maildir.Cur), m.File)
 		err := os.Remove(f.Path(m))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// Keep going would report a partial EXPUNGE as complete;

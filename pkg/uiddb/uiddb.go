@@ -183,6 +183,17 @@ func Read(dir string) (*DB, error) {
 // loss) the file holds either the old or the new NextUID, never a torn one,
 // so a UID that a client was told about is never handed out again.
 func Write(namer *maildir.Namer, dir string, db *DB) error {
+	return WriteSync(namer, dir, db, true)
+}
+
+// WriteSync is Write with the fsync left to the caller's judgement. The
+// replacement stays atomic either way (a reader or a crash sees the old or
+// the new file); without the fsync a power loss may bring back the previous
+// version, which is harmless when the write handed out no UID (it only
+// pruned entries of expunged messages, which the next scan prunes again)
+// or when there was no previous version (the database is rebuilt with a new
+// UIDVALIDITY, which voids every UID a client was told).
+func WriteSync(namer *maildir.Namer, dir string, db *DB, sync bool) error {
 	return maildir.WriteFileAtomic(namer, filepath.Join(dir, "tmp"), "imapuid",
-		filepath.Join(dir, FileName), db.Marshal(), 0o666, true)
+		filepath.Join(dir, FileName), db.Marshal(), 0o666, sync)
 }

@@ -7,13 +7,36 @@
 // share one uid, spec/courier-compat.md §8 row 2 — or a file system without
 // it), the Watcher falls back to a timer at the polling interval, so IDLE
 // still works, only slower.
+//
+// A session must not rescan a large folder because of its own changes (an
+// APPEND to the selected folder, a STORE, an EXPUNGE), but must never miss
+// anyone else's. Two mechanisms serve that:
+//
+//   - Gen/Sync: a generation counter that grows with every event the
+//     Watcher reads (every tick when polling). Sync reads the events the
+//     kernel has queued so far before returning it, so a caller that takes
+//     Sync's value *before* scanning the disk and later finds the counter
+//     unchanged knows that nothing happened since it looked. The kernel
+//     queues an inotify event during the system call that made the change,
+//     so every change completed before Sync is counted by it.
+//   - Expect/Settle: the session names the directory entries it is about to
+//     create, rename or remove; one event per named entry is then read
+//     without counting. Settle, after the change, reads what is queued and
+//     forgets expectations that did not come true (a rename that failed).
+//     Another process's change to a different name always counts. One that
+//     hits an expected name can only be the same change racing ours (file
+//     names carry the flags, and new names are unique), after which the
+//     disk is in the state the session believes.
 package watch
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +62,21 @@ type Watcher struct {
 	once    sync.Once
 	wg      sync.WaitGroup
 	pollErr error
+
+	// mu serialises reading the inotify descriptor, so that an event is
+	// counted (or matched) by whoever reads it before Sync returns.
+	mu      sync.Mutex
+	gen     uint64
+	closed  bool
+	wds     map[string]int32 // watched directory → watch descriptor
+	expect  map[expectKey]int
+	scratch []byte
+}
+
+// expectKey names one directory entry in a watched directory.
+type expectKey struct {
+	wd   int32
+	name string
 }
 
 // New watches dirs. If inotify is unavailable, or pollEvery is needed as a
@@ -46,14 +84,17 @@ type Watcher struct {
 // why). pollEvery must be positive.
 func New(dirs []string, pollEvery time.Duration) *Watcher {
 	c := make(chan struct{}, 1)
-	w := &Watcher{C: c, c: c, fd: -1, done: make(chan struct{})}
+	w := &Watcher{C: c, c: c, fd: -1, done: make(chan struct{}),
+		wds: map[string]int32{}, expect: map[expectKey]int{}}
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err == nil {
 		for _, d := range dirs {
-			if _, werr := unix.InotifyAddWatch(fd, d, mask); werr != nil {
+			wd, werr := unix.InotifyAddWatch(fd, d, mask)
+			if werr != nil {
 				err = fmt.Errorf("watch: inotify_add_watch %s: %w", d, werr)
 				break
 			}
+			w.wds[filepath.Clean(d)] = int32(wd)
 		}
 		if err != nil {
 			unix.Close(fd)
@@ -77,10 +118,14 @@ func New(dirs []string, pollEvery time.Duration) *Watcher {
 		return w
 	}
 	w.fd = fd
+	w.scratch = make([]byte, eventBuf)
 	w.wg.Add(1)
 	go w.read()
 	return w
 }
+
+// eventBuf holds 64 events with the longest names.
+const eventBuf = 64 * (unix.SizeofInotifyEvent + unix.NAME_MAX + 1)
 
 // Polling returns the reason the Watcher polls instead of using inotify, or
 // nil.
@@ -98,6 +143,9 @@ func (w *Watcher) ticks() {
 	for {
 		select {
 		case <-w.poll.C:
+			w.mu.Lock()
+			w.gen++
+			w.mu.Unlock()
 			w.signal()
 		case <-w.done:
 			return
@@ -111,7 +159,6 @@ func (w *Watcher) ticks() {
 // not wait).
 func (w *Watcher) read() {
 	defer w.wg.Done()
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}, {Fd: int32(w.wake[0]), Events: unix.POLLIN}}
 	for {
 		n, err := unix.Poll(fds, -1)
@@ -124,14 +171,107 @@ func (w *Watcher) read() {
 		if n <= 0 || fds[0].Revents == 0 {
 			continue
 		}
-		for {
-			m, err := unix.Read(w.fd, buf)
-			if m <= 0 || err != nil {
-				break
-			}
+		w.mu.Lock()
+		counted := w.drainLocked()
+		w.mu.Unlock()
+		if counted {
+			w.signal()
 		}
+	}
+}
+
+// drainLocked reads every queued event, matching each against the
+// expectations, and reports whether any counted. w.mu is held.
+func (w *Watcher) drainLocked() bool {
+	counted := false
+	for {
+		m, err := unix.Read(w.fd, w.scratch)
+		if m <= 0 || err != nil {
+			break
+		}
+		if w.consume(w.scratch[:m]) {
+			counted = true
+		}
+	}
+	if counted {
+		w.gen++
+	}
+	return counted
+}
+
+// consume walks a buffer of inotify events and reports whether one was not
+// expected. A malformed buffer counts, as does a queue overflow (wd -1).
+func (w *Watcher) consume(buf []byte) bool {
+	counted := false
+	for len(buf) > 0 {
+		if len(buf) < unix.SizeofInotifyEvent {
+			return true
+		}
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[0]))
+		end := unix.SizeofInotifyEvent + int(ev.Len)
+		if end > len(buf) {
+			return true
+		}
+		name := buf[unix.SizeofInotifyEvent:end]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		buf = buf[end:]
+		if ev.Mask&unix.IN_IGNORED != 0 && ev.Mask&^unix.IN_IGNORED == 0 {
+			continue // the watch went away with its directory; DELETE_SELF counted
+		}
+		k := expectKey{wd: ev.Wd, name: string(name)}
+		if ev.Wd >= 0 && len(name) > 0 && w.expect[k] > 0 {
+			if w.expect[k]--; w.expect[k] == 0 {
+				delete(w.expect, k)
+			}
+			continue
+		}
+		counted = true
+	}
+	return counted
+}
+
+// Sync reads the events queued so far and returns the generation: a number
+// that grows whenever the Watcher sees a change it was not told to expect
+// (or, when polling, at every tick). A change completed before Sync is
+// called is reflected in its result.
+func (w *Watcher) Sync() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fd >= 0 && !w.closed && w.drainLocked() {
 		w.signal()
 	}
+	return w.gen
+}
+
+// Expect says that the caller is about to create, rename (either end) or
+// remove the entry name in the watched directory dir: the next event for it
+// does not count. It does nothing when polling or when dir is not watched.
+func (w *Watcher) Expect(dir, name string) {
+	if w.fd < 0 {
+		return
+	}
+	wd, ok := w.wds[filepath.Clean(dir)]
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	w.expect[expectKey{wd, name}]++
+	w.mu.Unlock()
+}
+
+// Settle reads the events the caller's own changes queued, then forgets
+// the expectations that no event met, and returns the generation as Sync
+// does. Call it once the changes announced with Expect are done.
+func (w *Watcher) Settle() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fd >= 0 && !w.closed && w.drainLocked() {
+		w.signal()
+	}
+	clear(w.expect)
+	return w.gen
 }
 
 // Close stops the Watcher and releases its inotify instance. It is safe to
@@ -147,6 +287,9 @@ func (w *Watcher) Close() error {
 			w.poll.Stop()
 		}
 		if w.fd >= 0 {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.closed = true // Sync must not read a descriptor number reused since
 			unix.Close(w.fd)
 			unix.Close(w.wake[0])
 			unix.Close(w.wake[1])
