@@ -238,6 +238,9 @@ func (s *session) capabilities() []string {
 	if s.externalIdentity() != "" {
 		auth = append(auth, "AUTH=EXTERNAL")
 	}
+	// RFC 4959: AUTHENTICATE takes an initial response; clients use it
+	// only when told, and save a round trip.
+	auth = append(auth, "SASL-IR")
 	if s.starttlsAvailable() {
 		auth = append(auth, "STARTTLS")
 		if s.loginDisabled() {

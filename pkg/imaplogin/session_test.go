@@ -160,7 +160,7 @@ func TestGreetingAndCapability(t *testing.T) {
 		tls       bool
 		want, not []string
 	}{
-		{"plain with STARTTLS", baseEnv, true, []string{"IMAP4rev1", "STARTTLS", "IDLE", "UIDPLUS", "ENABLE"}, []string{"SORT", "QUOTA", "AUTH=PLAIN", "LOGINDISABLED"}},
+		{"plain with STARTTLS", baseEnv, true, []string{"IMAP4rev1", "STARTTLS", "IDLE", "UIDPLUS", "ENABLE", "SASL-IR"}, []string{"SORT", "QUOTA", "AUTH=PLAIN", "LOGINDISABLED"}},
 		{"no TLS service", baseEnv, false, []string{"IMAP4rev1"}, []string{"STARTTLS"}},
 		{"TLS required", with(map[string]string{"IMAP_TLS_REQUIRED": "1"}), true, []string{"STARTTLS", "LOGINDISABLED"}, nil},
 		{"IMAP_STARTTLS=NO", with(map[string]string{"IMAP_STARTTLS": "NO"}), true, nil, []string{"STARTTLS"}},
@@ -429,7 +429,7 @@ func TestAuthenticateCancelAndErrors(t *testing.T) {
 func TestAuthenticateExternal(t *testing.T) {
 	env := with(map[string]string{"IMAP_TLS": "1", "TLS_EXTERNAL": "cn", "TLS_SUBJECT_CN": "alice"})
 	c := start(t, env, nil)
-	c.expect("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=EXTERNAL ")
+	c.expect("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=EXTERNAL SASL-IR ")
 	c.send("a AUTHENTICATE EXTERNAL =\r\n")
 	res, err := c.wait()
 	if err != nil || res.User != "alice" || c.auth.requests[0] != "pre imap alice" {

@@ -13,6 +13,7 @@ package chain
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -74,15 +77,31 @@ type lockedBuffer struct {
 
 func (b *lockedBuffer) Write(p []byte) (int, error) { return b.f.Write(p) }
 
-// freePort returns a loopback port nobody listens on now.
+// portsGiven are the ports freePort handed out: the tests run in
+// parallel, and the kernel may offer a just-closed port again.
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// freePort returns a loopback port nobody listens on now and no other test
+// of this run was given.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsGiven[port] {
+			portsGiven[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // publicDir makes a temporary directory that session users can traverse.
@@ -141,12 +160,13 @@ PORT=%d
 MAXDAEMONS=10
 MAXPERIP=10
 IMAPACCESSFILE=%s/imapaccess
+PIDFILE=%s/imapd.pid
 TCPDOPTS="-nodnslookup -noidentlookup%s"
 IMAP_EMPTYTRASH=""
 AUTHSERVICE%d=kurier-chain-test
 AUTHSERVICE%d=kurier-chain-test
-`, pport, s.conf, tlsUser, pport, sport))
-	copyConf("imapd-ssl", fmt.Sprintf("SSLADDRESS=127.0.0.1\nSSLPORT=%d\nTLS_CERTFILE=%s/imapd.pem\nTLS_CACHEFILE=\n%s\n", sport, s.conf, extra))
+`, pport, s.conf, s.run, tlsUser, pport, sport))
+	copyConf("imapd-ssl", fmt.Sprintf("SSLADDRESS=127.0.0.1\nSSLPORT=%d\nSSLPIDFILE=%s/imapd-ssl.pid\nTLS_CERTFILE=%s/imapd.pem\nTLS_CACHEFILE=\n%s\n", sport, s.run, s.conf, extra))
 	copyConf("authdaemonrc", fmt.Sprintf("authmodulelist=%q\nauthdaemonvar=%s/authdaemon\n", modules, s.run))
 	os.WriteFile(filepath.Join(s.conf, "imapaccess"), nil, 0o644)
 
@@ -235,7 +255,7 @@ func (s *server) stop() {
 
 func waitFor(t *testing.T, ok func() bool) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 300; i++ { // 30 s: the parallel tests load 2 cores
 		if ok() {
 			return
 		}
@@ -247,7 +267,7 @@ func waitFor(t *testing.T, ok func() bool) {
 var insecure = &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}
 
 // exercise logs in with imapclient and does what a mail client does first.
-func exercise(t *testing.T, c *imapclient.Client, a account) {
+func exercise(t *testing.T, s *server, c *imapclient.Client, a account) {
 	t.Helper()
 	defer c.Close()
 	if err := c.Login(a.name, a.password).Wait(); err != nil {
@@ -271,6 +291,9 @@ func exercise(t *testing.T, c *imapclient.Client, a account) {
 	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != "through the chain" {
 		t.Fatalf("FETCH: %+v %v", msgs, err)
 	}
+	if s != nil {
+		s.checkCredentials(t, a)
+	}
 	if err := c.Logout().Wait(); err != nil {
 		t.Errorf("LOGOUT: %v", err)
 	}
@@ -286,19 +309,74 @@ func exercise(t *testing.T, c *imapclient.Client, a account) {
 	}
 }
 
-// testAccounts returns a userdb account mapped to a test uid, and as root a
-// system account for PAM (with its userdb twin's home being the system one).
-func testAccounts(t *testing.T) (userdb account, system *account) {
+// checkCredentials finds the imapd process of a's newest session (imaplogin
+// logs its pid and execs imapd in the same process) and checks that it runs
+// with exactly the account's uid, gid and groups.
+func (s *server) checkCredentials(t *testing.T, a account) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		u, _ := user.Current()
+	data, _ := os.ReadFile(s.logs.f.Name())
+	pid := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "msg=login prog=imaplogin") && strings.Contains(line, " user="+a.name+" ") {
+			for _, f := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(f, "pid="); ok {
+					pid = v
+				}
+			}
+		}
+	}
+	if pid == "" {
+		t.Fatalf("no login of %s in the log", a.name)
+	}
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		t.Fatalf("imapd of %s (pid %s): %v", a.name, pid, err)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(string(status), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			fields[k] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	// The test accounts belong to no supplementary group: a userdb
+	// account gets its gid alone (as Courier gives it), a system account
+	// its groups from /etc/group, here just its own.
+	wantGroups := strconv.Itoa(a.gid)
+	id := func(n int) string { s := strconv.Itoa(n); return s + " " + s + " " + s + " " + s }
+	if fields["Name"] != "imapd" || fields["Uid"] != id(a.uid) || fields["Gid"] != id(a.gid) {
+		t.Errorf("session of %s: Name=%s Uid=%s Gid=%s, want imapd uid %d gid %d", a.name, fields["Name"], fields["Uid"], fields["Gid"], a.uid, a.gid)
+	}
+	if os.Geteuid() == 0 && fields["Groups"] != wantGroups {
+		t.Errorf("session of %s: Groups=%q, want %q", a.name, fields["Groups"], wantGroups)
+	}
+}
+
+// accountSeq keeps throwaway system account names apart between tests.
+var accountSeq atomic.Int32
+
+// testAccounts returns a userdb account mapped to an unprivileged uid: the
+// invoking user's, or as root nobody's, or with system (as root only) that
+// of a throwaway system account with a yescrypt password, returned too and
+// reachable through PAM (service kurier-chain-test).
+func testAccounts(t *testing.T, system bool) (userdb account, sys *account) {
+	t.Helper()
+	if os.Geteuid() != 0 || !system {
+		name := "nobody"
+		if os.Geteuid() != 0 {
+			u, _ := user.Current()
+			name = u.Username
+		}
+		u, err := user.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		a := account{name: "alice@example.org", password: "s3cret pass", uid: uid, gid: gid, home: filepath.Join(publicDir(t, "kurier-chain-home-"), "alice")}
 		makeMaildir(t, a)
 		return a, nil
 	}
-	name := fmt.Sprintf("kc%d", os.Getpid()%100000)
+	name := fmt.Sprintf("kc%d-%d", os.Getpid()%100000, accountSeq.Add(1))
 	home := filepath.Join(publicDir(t, "kurier-chain-home-"), name)
 	if out, err := exec.Command("useradd", "-d", home, "-m", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v\n%s", err, out)
@@ -316,8 +394,8 @@ func testAccounts(t *testing.T) (userdb account, system *account) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	sys := account{name: name, password: pass, uid: uid, gid: gid, home: home}
-	makeMaildir(t, sys)
+	sys = &account{name: name, password: pass, uid: uid, gid: gid, home: home}
+	makeMaildir(t, *sys)
 	// A PAM service of the test's own, removed afterwards.
 	pamFile := "/etc/pam.d/kurier-chain-test"
 	if err := os.WriteFile(pamFile, []byte("@include common-auth\n@include common-account\n"), 0o644); err != nil {
@@ -326,11 +404,12 @@ func testAccounts(t *testing.T) (userdb account, system *account) {
 	t.Cleanup(func() { os.Remove(pamFile) })
 	virt := account{name: "alice@example.org", password: "s3cret pass", uid: uid, gid: gid, home: filepath.Join(home, "virtual")}
 	makeMaildir(t, virt)
-	return virt, &sys
+	return virt, sys
 }
 
 func TestClients(t *testing.T) {
-	virt, sys := testAccounts(t)
+	t.Parallel()
+	virt, sys := testAccounts(t, true)
 	modules := "authuserdb"
 	if sys != nil {
 		modules = "authuserdb authpam"
@@ -342,14 +421,14 @@ func TestClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exercise(t, c, virt)
+		exercise(t, s, c, virt)
 	})
 	t.Run("imapclient implicit TLS", func(t *testing.T) {
 		c, err := imapclient.DialTLS(s.secure, &imapclient.Options{TLSConfig: insecure})
 		if err != nil {
 			t.Fatal(err)
 		}
-		exercise(t, c, virt)
+		exercise(t, s, c, virt)
 	})
 	if sys != nil {
 		t.Run("PAM system account", func(t *testing.T) {
@@ -357,7 +436,7 @@ func TestClients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exercise(t, c, *sys)
+			exercise(t, s, c, *sys)
 		})
 	}
 	t.Run("curl", func(t *testing.T) {
@@ -418,7 +497,8 @@ print("python ok")
 // answered in plaintext (RFC 3501 §6.2.1): after the OK the bytes go to the
 // TLS service, where they are not a valid handshake.
 func TestStartTLSInjection(t *testing.T) {
-	virt, _ := testAccounts(t)
+	t.Parallel()
+	virt, _ := testAccounts(t, false)
 	s := start(t, []account{virt}, "authuserdb", "")
 	c, err := net.Dial("tcp", s.plain)
 	if err != nil {
@@ -443,7 +523,8 @@ func TestStartTLSInjection(t *testing.T) {
 // TestTLSRequired: with IMAP_TLS_REQUIRED=1 the plain port refuses LOGIN
 // until STARTTLS.
 func TestTLSRequired(t *testing.T) {
-	virt, _ := testAccounts(t)
+	t.Parallel()
+	virt, _ := testAccounts(t, false)
 	s := start(t, []account{virt}, "authuserdb", "IMAP_TLS_REQUIRED=1")
 	c, err := imapclient.DialInsecure(s.plain, nil)
 	if err != nil {
@@ -460,13 +541,14 @@ func TestTLSRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exercise(t, c2, virt)
+	exercise(t, s, c2, virt)
 }
 
 // TestDemo runs the README's first command the way a newcomer without a
 // terminal would (scripts/demo.sh --check after make build): the demo
 // chain must answer curl over STARTTLS and IMAPS and refuse a wrong password.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed (scripts/install-test-deps.sh installs it)")
 	}
@@ -484,5 +566,135 @@ func TestDemo(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "demo: all checks passed") {
 		t.Errorf("demo.sh --check: %v\n%s", err, out)
+	}
+}
+
+// rawSession is a plain-text connection to the chain, for the tests that
+// need exact bytes on the wire.
+type rawSession struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawSession {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rs := &rawSession{t: t, c: c, r: bufio.NewReader(c)}
+	rs.expect("* OK [CAPABILITY ")
+	return rs
+}
+
+func (rs *rawSession) send(s string) {
+	rs.t.Helper()
+	if _, err := io.WriteString(rs.c, s); err != nil {
+		rs.t.Fatal(err)
+	}
+}
+
+// expect skips untagged lines until one starts with prefix.
+func (rs *rawSession) expect(prefix string) string {
+	rs.t.Helper()
+	for {
+		line, err := rs.r.ReadString('\n')
+		if err != nil {
+			rs.t.Fatalf("waiting for %q: %v (last %q)", prefix, err, line)
+		}
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+		if !strings.HasPrefix(line, "* ") && !strings.HasPrefix(line, "+ ") {
+			rs.t.Fatalf("got %q while waiting for %q", line, prefix)
+		}
+	}
+}
+
+// TestLoginEdgeCases: what mail clients really send, on the wire.
+func TestLoginEdgeCases(t *testing.T) {
+	t.Parallel()
+	virt, _ := testAccounts(t, false)
+	locked := account{name: "locked@example.org", password: "pw", uid: virt.uid, gid: virt.gid, home: virt.home}
+	s := start(t, []account{virt, locked}, "authuserdb", "")
+	// Options for the locked account: rewrite its userdb line.
+	userdb := filepath.Join(s.conf, "userdb")
+	data, _ := os.ReadFile(userdb)
+	data = []byte(strings.Replace(string(data), "locked@example.org\tuid=", "locked@example.org\toptions=disableimap=1|uid=", 1))
+	os.WriteFile(userdb, data, 0o600)
+	s.procs[0].Process.Signal(syscall.SIGHUP) // authd re-reads userdb
+	time.Sleep(300 * time.Millisecond)
+
+	t.Run("LOGIN then SELECT in one packet", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		rs.send(fmt.Sprintf("a LOGIN %q %q\r\nb SELECT INBOX\r\nc LOGOUT\r\n", virt.name, virt.password))
+		rs.expect("a OK [CAPABILITY IMAP4rev1 ")
+		rs.expect("b OK [READ-WRITE]")
+		rs.expect("c OK LOGOUT")
+	})
+	t.Run("LOGIN with non-synchronising literals", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		rs.send(fmt.Sprintf("a LOGIN {%d+}\r\n%s {%d+}\r\n%s\r\n", len(virt.name), virt.name, len(virt.password), virt.password))
+		rs.expect("a OK [CAPABILITY ")
+	})
+	t.Run("LOGIN with a synchronising literal", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		rs.send(fmt.Sprintf("a LOGIN %q {%d}\r\n", virt.name, len(virt.password)))
+		rs.expect("+ ")
+		rs.send(virt.password + "\r\n")
+		rs.expect("a OK [CAPABILITY ")
+	})
+	plainIR := func(user, pass string) string {
+		return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+	}
+	t.Run("AUTHENTICATE PLAIN with SASL-IR", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		rs.send("a AUTHENTICATE PLAIN " + plainIR(virt.name, virt.password) + "\r\n")
+		rs.expect("a OK [CAPABILITY ")
+	})
+	t.Run("AUTHENTICATE PLAIN without SASL-IR", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		rs.send("a AUTHENTICATE PLAIN\r\n")
+		rs.expect("+ ")
+		rs.send(plainIR(virt.name, virt.password) + "\r\n")
+		rs.expect("a OK [CAPABILITY ")
+	})
+	t.Run("wrong password, unknown user, disabled account", func(t *testing.T) {
+		rs := dialRaw(t, s.plain)
+		t0 := time.Now()
+		rs.send(fmt.Sprintf("a LOGIN %q wrong\r\n", virt.name))
+		rs.expect("a NO [AUTHENTICATIONFAILED]")
+		if d := time.Since(t0); d < 4*time.Second {
+			t.Errorf("a wrong password was answered after %v; Courier waits 5 s", d)
+		}
+		rs.send("b LOGIN nobody@example.org pw\r\n")
+		rs.expect("b NO [AUTHENTICATIONFAILED]")
+		rs.send("c LOGIN locked@example.org pw\r\n")
+		rs.expect("c NO [CONTACTADMIN] IMAP access disabled for this account.")
+	})
+}
+
+// TestLoginDeadline: a client that connects and says nothing is sent away
+// after Courier's 60 seconds. It runs beside the other tests.
+func TestLoginDeadline(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: takes a minute")
+	}
+	virt, _ := testAccounts(t, false)
+	s := start(t, []account{virt}, "authuserdb", "")
+	c, err := net.Dial("tcp", s.plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(90 * time.Second))
+	t0 := time.Now()
+	rest, _ := io.ReadAll(c)
+	if d := time.Since(t0); d < 59*time.Second || d > 75*time.Second || !strings.Contains(string(rest), "* BYE") {
+		t.Errorf("after %v the server sent %q; want a BYE at 60 s", d, rest)
 	}
 }
