@@ -15,7 +15,8 @@
 #
 # On a terminal it runs until Ctrl-C, logging to the terminal. Without one
 # (CI, a pipe) or with --check, it logs in once with curl over each port,
-# prints what it got, and stops: exit 0 only if all logins worked.
+# prints what it got, and stops: exit 0 only if all logins worked. --serve
+# serves until stopped even without a terminal.
 #
 # Environment: KURIER_DEMO_PORT (1143) and KURIER_DEMO_TLSPORT (1993).
 set -euo pipefail
@@ -28,7 +29,11 @@ run=$demo/run
 port=${KURIER_DEMO_PORT:-1143}
 tlsport=${KURIER_DEMO_TLSPORT:-1993}
 check=false
-if [ "${1:-}" = --check ] || [ ! -t 0 ]; then check=true; fi
+case ${1:-} in
+--check) check=true ;;
+--serve) ;; # serve until stopped, terminal or not
+*) [ -t 0 ] || check=true ;;
+esac
 
 pids=()
 stop() {
