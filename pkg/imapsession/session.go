@@ -33,6 +33,7 @@ import (
 	"kurier/pkg/imapwire"
 	"kurier/pkg/mailbox"
 	"kurier/pkg/maildir"
+	"kurier/pkg/watch"
 )
 
 // Options describe one session.
@@ -94,6 +95,9 @@ type session struct {
 	dec   *imapwire.Decoder
 	enc   *imapwire.Encoder
 	encMu sync.Mutex // the inactivity timer writes BYE from another goroutine
+	// closing counts watchers still being closed in the background
+	// (closeSelected); Serve waits for them before it returns.
+	closing sync.WaitGroup
 
 	state state
 	sel   *selected
@@ -156,6 +160,9 @@ func Serve(r io.Reader, w io.Writer, opts Options) (err error) {
 		}
 		s.closeSelected()
 		s.log.Info("logout", "rcvd", s.rcvd.n, "sent", s.sent.n, "dur", s.opts.Now().Sub(s.started).Round(time.Millisecond))
+		// The client has its last response; now let the watchers finish
+		// closing, so that Serve leaves no descriptor behind.
+		s.closing.Wait()
 	}()
 
 	s.purgeTrash()
@@ -413,7 +420,11 @@ func (s *session) closeSelected() {
 			// here), which would delay every SELECT of another folder
 			// and every LOGOUT. Nobody uses the watcher any more, so the
 			// session does not wait for it.
-			go s.sel.watcher.Close()
+			s.closing.Add(1)
+			go func(w *watch.Watcher) {
+				defer s.closing.Done()
+				w.Close()
+			}(s.sel.watcher)
 		}
 		s.sel = nil
 	}
