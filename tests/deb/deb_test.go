@@ -2,19 +2,24 @@
 // packaging (debian/) and the man pages (man/).
 //
 // Most tests run anywhere. TestPackages builds the .deb files, installs them
-// on this machine and purges them again (deb-test.sh), so it runs only when
-// KURIER_DEB_TEST=1, as root.
+// on this machine and purges them again (deb-test.sh), so it runs only where
+// that is wanted: with KURIER_DEB_TEST=1, or in CI (CI=true) as root, where
+// the container is thrown away afterwards; KURIER_DEB_TEST=0 turns it off
+// even there.
 package deb
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"kurier/pkg/courierconf"
 )
@@ -201,17 +206,61 @@ func TestConfigFilesEndInNewline(t *testing.T) {
 	}
 }
 
+// packageTestWanted says whether TestPackages should install packages on
+// this machine, and if not, why.
+func packageTestWanted(getenv func(string) string, euid int) (bool, string) {
+	switch {
+	case getenv("KURIER_DEB_TEST") == "0":
+		return false, "KURIER_DEB_TEST=0"
+	case getenv("KURIER_DEB_TEST") != "1" && getenv("CI") != "true":
+		return false, "installs packages on this machine: set KURIER_DEB_TEST=1 (as root, on a throwaway machine) to run; CI=true as root runs it too"
+	case euid != 0:
+		return false, "needs root to install packages"
+	}
+	return true, ""
+}
+
+func TestPackageTestWanted(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		euid int
+		want bool
+	}{
+		{map[string]string{}, 0, false},
+		{map[string]string{"KURIER_DEB_TEST": "1"}, 0, true},
+		{map[string]string{"KURIER_DEB_TEST": "1"}, 1000, false},
+		{map[string]string{"CI": "true"}, 0, true},
+		{map[string]string{"CI": "true"}, 1000, false},
+		{map[string]string{"CI": "true", "KURIER_DEB_TEST": "0"}, 0, false},
+		{map[string]string{"CI": "1"}, 0, false},
+	}
+	for _, tt := range tests {
+		got, why := packageTestWanted(func(k string) string { return tt.env[k] }, tt.euid)
+		if got != tt.want || (!got && why == "") {
+			t.Errorf("env %v euid %d: %v %q, want %v", tt.env, tt.euid, got, why, tt.want)
+		}
+	}
+}
+
 // TestPackages is the end-to-end test of the packages on this machine.
 func TestPackages(t *testing.T) {
-	if os.Getenv("KURIER_DEB_TEST") != "1" {
-		t.Skip("installs packages on this machine: set KURIER_DEB_TEST=1 (as root, on a throwaway machine) to run")
+	if ok, why := packageTestWanted(os.Getenv, os.Geteuid()); !ok {
+		t.Skip(why)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to install packages")
+	ctx := t.Context()
+	if d, ok := t.Deadline(); ok {
+		// Leave deb-test.sh time to purge what it installed.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-30*time.Second))
+		defer cancel()
 	}
-	cmd := exec.Command("bash", filepath.Join(top, "tests", "deb", "deb-test.sh"))
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(top, "tests", "deb", "deb-test.sh"))
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 25 * time.Second
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("deb-test.sh: %v", err)
 	}
+	t.Logf("deb-test.sh passed in %v", time.Since(start).Round(time.Second))
 }
