@@ -15,8 +15,8 @@ all: build
 help:
 	@echo "make build      build every binary into $(BIN)/"
 	@echo "make test       install test dependencies, vet, run every test (what CI runs)"
-	@echo "make bench      store benchmarks, then imapd against Courier and Dovecot, 1k and 10k messages (~10 min)"
-	@echo "make bench-full the same with the 100,000-message corpus (later: the network modes)"
+	@echo "make bench      store benchmarks, imapd against Courier and Dovecot (1k and 10k messages), then tcpd and the login chain against Courier's (~12 min)"
+	@echo "make bench-full the same with the 100,000-message corpus and longer network runs"
 	@echo "make fuzz       run each fuzzer for FUZZTIME (default 30s)"
 	@echo "make run        the whole server on 127.0.0.1:1143 (STARTTLS) and :1993 (IMAPS), account demo/demo"
 	@echo "make install    install binaries under DESTDIR/PREFIX"
@@ -58,13 +58,17 @@ fuzz:
 # harness of tests/bench: Kurier's imapd against Debian's Courier and Dovecot
 # (unpacked into ~/.cache/kurier by the fetch scripts, nothing installed) on
 # the 1,000- and 10,000-message corpora, writing report.md, report.json and
-# ratios.svg into bench-results/<time>/. bench-full adds the 100,000-message
-# corpus. BENCHREPS sets the repetitions, BENCHONLY a regexp of scenarios.
+# ratios.svg into bench-results/<time>/. Then, as root, the network
+# benchmarks (TestBenchNetwork): tcpd and the whole login chain against
+# Debian's couriertcpd, couriertls, imaplogin and authdaemond, plain and TLS,
+# into bench-results/<time>-network/ (about 2 minutes; 5 minutes in
+# bench-full). bench-full adds the 100,000-message corpus. BENCHREPS sets
+# the repetitions, BENCHONLY a regexp of scenarios.
 BENCHFLAGS ?=
 BENCHREPS  ?=
 BENCHONLY  ?=
 BENCH_HARNESS = KURIER_BENCH_OUT=$(CURDIR)/bench-results KURIER_BENCH_REPS=$(BENCHREPS) KURIER_BENCH_ONLY='$(BENCHONLY)' \
-	$(GO) test -v -count=1 -run '^TestBench$$' -timeout 120m $(BENCHFLAGS) ./tests/bench/
+	$(GO) test -v -count=1 -run '^TestBench(Network)?$$' -timeout 120m $(BENCHFLAGS) ./tests/bench/
 bench-peers:
 	bash scripts/fetch-courier.sh >/dev/null
 	bash scripts/fetch-dovecot.sh >/dev/null || echo "make: Dovecot unavailable; its columns will say so" >&2

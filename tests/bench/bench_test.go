@@ -54,10 +54,8 @@ func TestBench(t *testing.T) {
 		}
 		cfg.Only = re
 	}
-	// TODO(#6, #7): the network modes (tcpd+imaplogin+authd against
-	// couriertcpd+imaplogin+authdaemond and Dovecot's master, plain and
-	// TLS: logins per second, memory per idle connection) join the full set
-	// here once those binaries exist.
+	// The network modes are TestBenchNetwork (network.go), which make
+	// bench runs after this one.
 	rep := Run(t, cfg)
 	dir := resultsDir(rep.Started)
 	if err := rep.WriteFiles(dir); err != nil {
